@@ -1,0 +1,178 @@
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "driftless/version.h"
+#include "util/log.h"
+
+extern const struct dl_cmd dl_cmd_validate;
+extern const struct dl_cmd dl_cmd_version;
+
+const struct dl_cmd *const dl_cmds[] = {
+    &dl_cmd_validate,
+    &dl_cmd_version,
+    NULL,
+};
+
+static void main_usage(FILE *out)
+{
+    fprintf(out,
+            "driftless %s - GitOps reconciler for Google Cloud\n\n"
+            "Usage: driftless [--log-level LEVEL] [--log-format FORMAT] "
+            "COMMAND [OPTIONS]\n\nCommands:\n",
+            DL_VERSION);
+    for (size_t i = 0; dl_cmds[i]; i++)
+        fprintf(out, "  %-10s %s\n", dl_cmds[i]->name, dl_cmds[i]->summary);
+    fprintf(out,
+            "\nGlobal options:\n"
+            "  --log-level LEVEL   debug, info, notice, warning or error "
+            "(default: warning)\n"
+            "  --log-format FMT    auto, text or json (default: auto: text "
+            "on a terminal)\n"
+            "  -h, --help          show this help\n"
+            "\nRun 'driftless COMMAND --help' for a command's options.\n"
+            "Exit codes: 0 success, 1 error, 2 changes (plan "
+            "--detailed-exitcode).\n");
+}
+
+void dl_cli_usage(const struct dl_cmd *cmd, FILE *out)
+{
+    fputs(cmd->usage, out);
+}
+
+int dl_cli_usage_error(const struct dl_cmd *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "driftless %s: ", cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'driftless %s --help' for usage.\n", cmd->name);
+    return DL_EXIT_ERROR;
+}
+
+int dl_cli_bad_option(const struct dl_cmd *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+
+    if (c == ':')
+        return dl_cli_usage_error(cmd, "option '%s' needs a value", arg);
+    return dl_cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+int dl_cli_source_opt(struct dl_source_opts *opts, int opt, const char *arg)
+{
+    switch (opt) {
+    case DL_OPT_SOURCE:
+        opts->source = arg;
+        return 1;
+    case DL_OPT_REF:
+        opts->ref = arg;
+        return 1;
+    case DL_OPT_PATH:
+        opts->path = arg;
+        return 1;
+    case DL_OPT_CACHE_DIR:
+        opts->cache_dir = arg;
+        return 1;
+    case DL_OPT_SSH_KEY:
+        opts->ssh_key = arg;
+        return 1;
+    case DL_OPT_INSECURE_HOST_KEY:
+        opts->insecure_skip_host_key_check = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int dl_cli_main(int argc, char **argv)
+{
+    enum dl_log_level level = DL_LOG_WARNING;
+    enum dl_log_format format = DL_LOG_AUTO;
+    int i = 1;
+
+    /* Global options come before the command. */
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i], *v = NULL;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            main_usage(stdout);
+            return DL_EXIT_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("driftless %s\n", DL_VERSION);
+            return DL_EXIT_OK;
+        }
+        if (strncmp(a, "--log-level", 11) == 0 ||
+            strncmp(a, "--log-format", 12) == 0) {
+            const char *eq = strchr(a, '=');
+
+            if (eq)
+                v = eq + 1;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            if (!v) {
+                fprintf(stderr, "driftless: option '%s' needs a value\n", a);
+                return DL_EXIT_ERROR;
+            }
+            if (a[6] == 'l' && a[7] == 'e') {
+                if (dl_log_level_parse(&level, v) < 0) {
+                    fprintf(stderr,
+                            "driftless: invalid log level '%s' (want debug, "
+                            "info, notice, warning or error)\n",
+                            v);
+                    return DL_EXIT_ERROR;
+                }
+            } else if (strcmp(v, "json") == 0) {
+                format = DL_LOG_JSON;
+            } else if (strcmp(v, "text") == 0) {
+                format = DL_LOG_TEXT;
+            } else if (strcmp(v, "auto") == 0) {
+                format = DL_LOG_AUTO;
+            } else {
+                fprintf(stderr,
+                        "driftless: invalid log format '%s' (want auto, text "
+                        "or json)\n",
+                        v);
+                return DL_EXIT_ERROR;
+            }
+            continue;
+        }
+        fprintf(stderr,
+                "driftless: unknown option '%s'\nRun 'driftless --help' for "
+                "usage.\n",
+                a);
+        return DL_EXIT_ERROR;
+    }
+    dl_log_init(level, format, NULL);
+    if (i >= argc) {
+        main_usage(stderr);
+        return DL_EXIT_ERROR;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        if (i + 1 < argc) {
+            for (size_t k = 0; dl_cmds[k]; k++) {
+                if (strcmp(dl_cmds[k]->name, argv[i + 1]) == 0) {
+                    dl_cli_usage(dl_cmds[k], stdout);
+                    return DL_EXIT_OK;
+                }
+            }
+        }
+        main_usage(stdout);
+        return DL_EXIT_OK;
+    }
+    for (size_t k = 0; dl_cmds[k]; k++) {
+        if (strcmp(dl_cmds[k]->name, argv[i]) == 0) {
+            optind = 0; /* glibc: full reinitialisation of getopt */
+            return dl_cmds[k]->run(argc - i, argv + i);
+        }
+    }
+    fprintf(stderr,
+            "driftless: unknown command '%s'\nRun 'driftless --help' for the "
+            "list of commands.\n",
+            argv[i]);
+    return DL_EXIT_ERROR;
+}
