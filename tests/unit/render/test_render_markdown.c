@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,42 @@ static void test_too_small(void **state)
     dl_plan_free(p);
 }
 
+/* A large plan is cut under the default limit of 65,000 bytes. */
+static void test_default_limit(void **state)
+{
+    struct dl_plan *p = dl_plan_new();
+    struct dl_buf out = DL_BUF_INIT(DL_BUF_NOCAP);
+    struct dl_err err;
+    char want[80];
+    size_t shown;
+
+    (void)state;
+    for (int i = 0; i < 2000; i++) {
+        char name[32];
+        struct dl_plan_resource *r;
+
+        snprintf(name, sizeof(name), "svc-%04d", i);
+        r = dl_plan_add_resource(p, "proj", "CloudRunService", name);
+        r->mode = DL_PLAN_MODE_ENFORCE;
+        r->status = DL_PLAN_STATUS_DRIFTED;
+        r->action = DL_PLAN_ACTION_UPDATE;
+        dl_plan_resource_add_change(r, "template.scaling.maxInstanceCount",
+                                    json_integer(10), json_integer(4), 0);
+    }
+    assert_int_equal(dl_renderer_markdown.render(p, NULL, &out, &err), 0);
+    assert_true(out.len <= DL_RENDER_MARKDOWN_MAX);
+    assert_true(out.len > DL_RENDER_MARKDOWN_MAX - 1000);
+    shown = count(out.ptr, "<details>");
+    assert_true(shown > 100 && shown < 2000);
+    snprintf(want, sizeof(want),
+             "\n**%zu resources left out** to keep this comment under 65000 "
+             "characters",
+             2000 - shown);
+    assert_non_null(strstr(out.ptr, want));
+    dl_buf_dispose(&out);
+    dl_plan_free(p);
+}
+
 /* Plan text cannot inject HTML or break out of the diff fence. */
 static void test_escaping(void **state)
 {
@@ -148,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_golden_truncated),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_too_small),
+        cmocka_unit_test(test_default_limit),
         cmocka_unit_test(test_escaping),
     };
 
