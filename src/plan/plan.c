@@ -533,6 +533,21 @@ int dl_plan_check(const struct dl_plan *p, struct dl_err *err)
         }
     }
 done:
+    /* Addresses may hold anything: keep the message one line. */
+    for (char *c = err ? err->msg : NULL; rc < 0 && c && *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    }
     free(v);
     return rc;
+}
+
+const struct dl_plan_resource *dl_plan_find(const struct dl_plan *p,
+                                            const char *address)
+{
+    for (size_t i = 0; i < p->nresources; i++) {
+        if (strcmp(p->resources[i]->address, address) == 0)
+            return p->resources[i];
+    }
+    return NULL;
 }

@@ -223,6 +223,10 @@ void dl_plan_sort(struct dl_plan *p);
  */
 const struct dl_plan_resource **dl_plan_sorted(const struct dl_plan *p);
 
+/* The resource with this address, or NULL (linear search). */
+const struct dl_plan_resource *dl_plan_find(const struct dl_plan *p,
+                                            const char *address);
+
 /*
  * Check that p is consistent: address is project/kind/name with no part
  * empty or holding '/' in project and kind, addresses unique, status and

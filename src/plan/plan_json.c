@@ -718,6 +718,11 @@ int dl_plan_from_json(struct dl_plan **out, const char *text, size_t len,
     p = NULL;
     rc = 0;
 done:
+    /* Quoted values come from the input: keep the message one line. */
+    for (char *c = err ? err->msg : NULL; rc < 0 && c && *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    }
     dl_plan_free(p);
     json_decref(root);
     return rc;

@@ -202,6 +202,9 @@ static void test_sort(void **state)
     assert_string_equal(v[2]->name, "b");
     assert_string_equal(p->resources[0]->name, "b"); /* p untouched */
     free(v);
+    assert_ptr_equal(dl_plan_find(p, "proj/CloudRunService/a"),
+                     p->resources[1]);
+    assert_null(dl_plan_find(p, "proj/CloudRunService/c"));
     dl_plan_sort(p);
     assert_string_equal(p->resources[0]->name, "B");
     assert_string_equal(p->resources[2]->name, "b");
