@@ -28,7 +28,7 @@ void dl_render_put_value(struct dl_buf *b, const json_t *v);
 void dl_render_put_change_value(struct dl_buf *b, const json_t *v,
                                 int sensitive);
 
-/* "1 resource" / "2 resources": noun with an s unless n is 1. */
+/* The plural suffix for n: "" when n is 1, else "s". */
 const char *dl_render_plural(long long n);
 
 /* Append the closing line "Plan: 1 to create, 2 to change, ..." (no
@@ -54,7 +54,8 @@ typedef void (*dl_render_put_fn)(struct dl_buf *b, const char *s);
  * The hygiene lines, without prefix or newline, strings passed through put:
  *   counts:  "106349 documents, 105623 violating (id_format 105623)"
  *   deletes: "deletes 1000 this run (cap 1000 per run, the default;
- *             104623 left for later runs)"  ("" unless the action is delete)
+ *             104623 left for later runs; maxDeletesPerRun raises the
+ *             cap)"  ("" unless the action is delete)
  *   over:    "still 104349 documents over the limit after this run"
  *            ("" when still_over_limit_after is 0)
  */
