@@ -45,17 +45,50 @@ const char *dl_render_short_commit(char out[8], const char *commit)
     return out;
 }
 
+size_t dl_render_unsafe_len(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    if ((p[0] && p[0] < 0x20) || p[0] == 0x7f)
+        return 1;
+    /* C1 controls (U+0080..U+009F): some terminals obey them. */
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        return 2;
+    /* Bidirectional overrides and isolates would let a name display as
+       something else ("Trojan Source"). */
+    if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+                         (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+        return 3;
+    return 0;
+}
+
 void dl_render_put_safe(struct dl_buf *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n')
-            (void)dl_buf_puts(b, "\\n");
-        else if (*p == '\t')
-            (void)dl_buf_puts(b, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            (void)dl_buf_printf(b, "\\x%02x", *p);
-        else
-            (void)dl_buf_putc(b, (char)*p);
+    for (const char *p = s; *p; p++) {
+        const unsigned char *u = (const unsigned char *)p;
+
+        switch (dl_render_unsafe_len(p)) {
+        case 0:
+            (void)dl_buf_putc(b, *p);
+            break;
+        case 1:
+            if (*p == '\n')
+                (void)dl_buf_puts(b, "\\n");
+            else if (*p == '\t')
+                (void)dl_buf_puts(b, "\\t");
+            else
+                (void)dl_buf_printf(b, "\\x%02x", u[0]);
+            break;
+        case 2:
+            (void)dl_buf_printf(b, "\\u%04x", u[1]);
+            p++;
+            break;
+        default:
+            (void)dl_buf_printf(b, "\\u%04x",
+                                0x2000 + ((u[1] & 0x3f) << 6) + (u[2] & 0x3f));
+            p += 2;
+            break;
+        }
     }
 }
 

@@ -13,9 +13,12 @@ const char *dl_render_short_commit(char out[8], const char *commit);
 
 /*
  * Append s with control characters (and DEL) written as \n, \t or \xNN,
- * so nothing from a plan can move the cursor or send escape sequences.
+ * and C1 controls and bidirectional overrides/isolates as \uNNNN, so
+ * nothing from a plan can send escape sequences or reorder what is shown.
  */
 void dl_render_put_safe(struct dl_buf *b, const char *s);
+/* Bytes of the sequence at s that dl_render_put_safe escapes, or 0. */
+size_t dl_render_unsafe_len(const char *s);
 
 /*
  * Append a value as compact JSON ("\"x\"", 3, {"a":1}), control characters

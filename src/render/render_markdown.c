@@ -22,7 +22,17 @@
 /* Escape plan text for markdown outside code fences. */
 static void md(struct dl_buf *b, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const char *p = s; *p; p++) {
+        size_t unsafe = dl_render_unsafe_len(p);
+
+        if (unsafe) {
+            char seq[4] = {0};
+
+            memcpy(seq, p, unsafe);
+            dl_render_put_safe(b, seq);
+            p += unsafe - 1;
+            continue;
+        }
         switch (*p) {
         case '&':
             (void)dl_buf_puts(b, "&amp;");
@@ -44,16 +54,10 @@ static void md(struct dl_buf *b, const char *s)
         case '#':
         case '!':
             (void)dl_buf_putc(b, '\\');
-            (void)dl_buf_putc(b, (char)*p);
+            (void)dl_buf_putc(b, *p);
             break;
         default:
-            if (*p < 0x20 || *p == 0x7f) {
-                char one[2] = {(char)*p, '\0'};
-
-                dl_render_put_safe(b, one);
-            } else {
-                (void)dl_buf_putc(b, (char)*p);
-            }
+            (void)dl_buf_putc(b, *p);
         }
     }
 }

@@ -166,6 +166,7 @@ static void test_escaping(void **state)
     dl_plan_resource_add_change(r, "a", json_string("x\n```\n<b>"),
                                 json_string("y"), 0);
     dl_plan_resource_add_note(r, "see [link](http://x) & <i>");
+    dl_plan_resource_add_note(r, "\xe2\x80\xae\x1b|");
     assert_int_equal(dl_renderer_markdown.render(p, NULL, &out, &err), 0);
     assert_null(strstr(out.ptr, "<script>"));
     assert_non_null(strstr(out.ptr, "<code>p/K/&lt;script&gt;x\\*y\\_z&lt;/"
@@ -173,6 +174,7 @@ static void test_escaping(void **state)
     assert_non_null(strstr(out.ptr, "- a: \"x\\n```\\n<b>\"\n+ a: \"y\"\n"));
     assert_non_null(
         strstr(out.ptr, "- note: see \\[link\\](http://x) &amp; &lt;i&gt;\n"));
+    assert_non_null(strstr(out.ptr, "- note: \\u202e\\x1b\\|\n"));
     assert_int_equal(count(out.ptr, "```"), 3); /* open, in value, close */
     dl_buf_dispose(&out);
     dl_plan_free(p);

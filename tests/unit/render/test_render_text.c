@@ -151,11 +151,17 @@ static void test_escapes_control(void **state)
 
     (void)state;
     dl_plan_resource_set_error(r, "line one\nline two\a");
+    dl_plan_resource_add_note(r, "rtl \xe2\x80\xae"
+                                 "evil\xe2\x81\xa9 csi "
+                                 "\xc2\x9b"
+                                 "2J caf\xc3\xa9");
     t = render(p, 0);
     assert_null(strchr(t, '\033'));
     assert_null(strchr(t, '\a'));
     assert_non_null(strstr(t, "p/K/evil\\x1b[2Jname could not be planned"));
     assert_non_null(strstr(t, "error: line one\\nline two\\x07\n"));
+    assert_non_null(
+        strstr(t, "note: rtl \\u202eevil\\u2069 csi \\u009b2J caf\xc3\xa9\n"));
     free(t);
     dl_plan_free(p);
 }
