@@ -330,10 +330,11 @@ static int check_tree(struct load *l, struct dl_err *err)
     for (size_t i = 0; i < l->n_res; i++) {
         struct dl_resource *r = l->res[i];
         struct dl_cloud_run_spec *s = &r->spec.run;
-        int rc;
+        int rc, context_ok = 1;
 
         if (r->kind != DL_KIND_CLOUD_RUN_SERVICE)
             continue;
+
         if (s->has_build && s->build.context &&
             strcmp(s->build.context, ".") != 0 &&
             dl_tree_type(l->tree, s->build.context) != DL_TREE_DIR) {
@@ -342,8 +343,9 @@ static int check_tree(struct load *l, struct dl_err *err)
             diag(l, r->file, at->line, at->col,
                  "build context '%s' not found in %s", s->build.context,
                  l->tree->label);
+            context_ok = 0;
         }
-        if (s->has_build && s->build.dockerfile &&
+        if (s->has_build && s->build.dockerfile && context_ok &&
             dl_tree_type(l->tree, s->build.dockerfile) != DL_TREE_FILE) {
             const struct dl_pos *at = &s->build.dockerfile_pos;
 

@@ -82,7 +82,8 @@ static int given(const struct dl_ynode *n)
 static const char *got(const struct dl_ynode *n, char *buf, size_t size)
 {
     if (n->type == DL_YNODE_SCALAR && !dl_ynode_is_null(n)) {
-        snprintf(buf, size, "'%.60s%s'", n->str, n->len > 60 ? "..." : "");
+        snprintf(buf, size, "'%.60s%s'%s", n->str, n->len > 60 ? "..." : "",
+                 n->plain ? "" : " (quoted, so a string)");
         return buf;
     }
     return dl_ynode_type_name(n);
@@ -91,7 +92,7 @@ static const char *got(const struct dl_ynode *n, char *buf, size_t size)
 static void type_err(struct pctx *c, const char *path, const struct dl_ynode *n,
                      const char *want)
 {
-    char buf[80];
+    char buf[120];
 
     err_at(c, n, "%s: want %s, got %s", path, want, got(n, buf, sizeof(buf)));
 }
