@@ -418,8 +418,8 @@ int dl_model_load(struct dl_model **out, struct dl_tree *tree, const char *path,
     if (l.errors) {
         dl_diags_sort(diags);
         rc = DL_EINVALID;
-        dl_err_set(err, DL_EINVALID, "%zu problems in the desired state",
-                   l.errors);
+        dl_err_set(err, DL_EINVALID, "%zu %s in the desired state", l.errors,
+                   l.errors == 1 ? "problem" : "problems");
         goto done;
     }
     m = dl_calloc(1, sizeof(*m));
