@@ -113,7 +113,7 @@ static int run(int argc, char **argv)
                 plural(m->n_files, "file", "files"), m->n_projects,
                 plural(m->n_projects, "project", "projects"), note);
         exit_code = DL_EXIT_OK;
-    } else if (rc == DL_EINVALID) {
+    } else if (rc == DL_EINVALID && dl_diags_count(&diags) > 0) {
         size_t n = dl_diags_count(&diags), files = dl_diags_file_count(&diags);
 
         if (json) {

@@ -238,8 +238,9 @@ struct dl_model {
  * with every one of them in diags (sorted; the source texts are added so
  * dl_diags_print_text can show them) and *out NULL. Other errors, with
  * *out NULL and nothing in diags: DL_ENOTFOUND (path is not a directory of
- * the tree), DL_ELIMIT (more than DL_MODEL_MAX_FILES files), and the
- * tree's own read errors.
+ * the tree), DL_EINVALID (path is absolute or escapes the tree),
+ * DL_ELIMIT (more than DL_MODEL_MAX_FILES files), and the tree's own read
+ * and resolve errors other than "not found".
  * When tree->ops->resolve is set, requireCommits and build.commit are
  * resolved to commit ids; otherwise they are kept unresolved.
  */
