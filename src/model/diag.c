@@ -29,16 +29,20 @@ void dl_diags_dispose(struct dl_diags *d)
 void dl_diags_vadd(struct dl_diags *d, const char *file, int line, int col,
                    const char *fmt, va_list ap)
 {
-    struct dl_buf b = DL_BUF_INIT(4096);
+    char msg[DL_DIAG_MSG_MAX];
     struct dl_diag *g;
+    int n;
 
     if (d->n >= DL_DIAGS_MAX) {
         d->dropped++;
         return;
     }
-    /* A message longer than the cap is cut short rather than lost. */
-    if (dl_buf_vprintf(&b, fmt, ap) < 0)
-        (void)dl_buf_puts(&b, "(message too long)");
+    /* A message quoting a huge value is cut short, visibly. */
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n < 0)
+        snprintf(msg, sizeof(msg), "(unprintable message)");
+    else if ((size_t)n >= sizeof(msg))
+        memcpy(msg + sizeof(msg) - 4, "...", 4);
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->v = dl_reallocarray(d->v, d->cap, sizeof(*d->v));
@@ -47,7 +51,7 @@ void dl_diags_vadd(struct dl_diags *d, const char *file, int line, int col,
     g->file = dl_strdup(file ? file : "");
     g->line = line;
     g->col = col;
-    g->message = dl_buf_take(&b);
+    g->message = dl_strdup(msg);
 }
 
 void dl_diags_add(struct dl_diags *d, const char *file, int line, int col,

@@ -21,6 +21,8 @@
 
 /* At most this many diagnostics are kept; later ones are only counted. */
 #define DL_DIAGS_MAX 10000
+/* Longer messages are cut to this many bytes (ending in "..."). */
+#define DL_DIAG_MSG_MAX 1024
 
 struct dl_diag {
     char *file;    /* tree-relative path; owned */
@@ -54,7 +56,7 @@ void dl_diags_dispose(struct dl_diags *d);
 void dl_diags_add(struct dl_diags *d, const char *file, int line, int col,
                   const char *fmt, ...) DL_PRINTF(5, 6);
 void dl_diags_vadd(struct dl_diags *d, const char *file, int line, int col,
-                   const char *fmt, va_list ap);
+                   const char *fmt, va_list ap) DL_PRINTF(5, 0);
 
 /*
  * Remember file's text (len bytes, copied) so that diagnostics in it can

@@ -100,6 +100,24 @@ static void test_cap_and_limit(void **state)
     dl_diags_dispose(&d);
 }
 
+static void test_long_message_cut(void **state)
+{
+    char big[3000];
+    struct dl_diags d;
+    size_t n;
+
+    (void)state;
+    memset(big, 'k', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    dl_diags_init(&d);
+    dl_diags_add(&d, "f.yaml", 1, 1, "unknown field '%s'", big);
+    n = strlen(d.v[0].message);
+    assert_int_equal(n, DL_DIAG_MSG_MAX - 1);
+    assert_memory_equal(d.v[0].message, "unknown field 'kkk", 18);
+    assert_string_equal(d.v[0].message + n - 3, "...");
+    dl_diags_dispose(&d);
+}
+
 static void test_source_replaced(void **state)
 {
     struct dl_buf b = DL_BUF_INIT(DL_BUF_NOCAP);
@@ -127,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_text_with_caret),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_cap_and_limit),
+        cmocka_unit_test(test_long_message_cut),
         cmocka_unit_test(test_source_replaced),
     };
 
