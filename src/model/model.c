@@ -253,15 +253,79 @@ static int same_resource(const struct dl_resource *a,
            strcmp(a->name, b->name) == 0;
 }
 
-static int same_condition(const struct dl_iam_binding_spec *a,
-                          const struct dl_iam_binding_spec *b)
+static int same_iam_condition(const struct dl_iam_condition *a, int has_a,
+                              const struct dl_iam_condition *b, int has_b)
 {
-    if (a->has_condition != b->has_condition)
+    if (has_a != has_b)
         return 0;
-    if (!a->has_condition)
-        return 1;
-    return a->condition.expression && b->condition.expression &&
-           strcmp(a->condition.expression, b->condition.expression) == 0;
+    return !has_a || (a->expression && b->expression &&
+                      strcmp(a->expression, b->expression) == 0);
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/*
+ * IAM conflicts: one member declared twice, and a member whose role an
+ * authoritative binding owns without listing it (they would undo each
+ * other on every pass).
+ */
+static void check_iam(struct load *l)
+{
+    for (size_t i = 0; i < l->n_res; i++) {
+        const struct dl_resource *r = l->res[i];
+        const struct dl_iam_member_spec *m = &r->spec.iam_member;
+        struct dl_pos at;
+
+        if (r->kind != DL_KIND_IAM_POLICY_MEMBER || !r->project || !m->role ||
+            !m->member)
+            continue;
+        at = dl_resource_field_pos(r, "spec.member");
+        for (size_t j = 0; j < l->n_res; j++) {
+            const struct dl_resource *q = l->res[j];
+
+            if (q == r || q->project != r->project)
+                continue;
+            if (q->kind == DL_KIND_IAM_POLICY_MEMBER && j < i &&
+                str_eq(q->spec.iam_member.role, m->role) &&
+                str_eq(q->spec.iam_member.member, m->member) &&
+                !m->resource == !q->spec.iam_member.resource &&
+                (!m->resource ||
+                 str_eq(m->resource, q->spec.iam_member.resource)) &&
+                same_iam_condition(&m->condition, m->has_condition,
+                                   &q->spec.iam_member.condition,
+                                   q->spec.iam_member.has_condition)) {
+                diag(l, r->file, at.line, at.col,
+                     "member '%s' in role '%s' is already declared by "
+                     "IAMPolicyMember '%s' (at %s:%d:%d)",
+                     m->member, m->role, q->name, q->file, q->name_pos.line,
+                     q->name_pos.col);
+                break;
+            }
+            if (q->kind == DL_KIND_IAM_POLICY_BINDING && !m->resource &&
+                str_eq(q->spec.iam_binding.role, m->role) &&
+                same_iam_condition(&m->condition, m->has_condition,
+                                   &q->spec.iam_binding.condition,
+                                   q->spec.iam_binding.has_condition)) {
+                size_t k;
+
+                for (k = 0; k < q->spec.iam_binding.n_members; k++)
+                    if (str_eq(q->spec.iam_binding.members[k], m->member))
+                        break;
+                if (k < q->spec.iam_binding.n_members)
+                    continue;
+                diag(l, r->file, at.line, at.col,
+                     "member '%s' would be removed from role '%s' by "
+                     "IAMPolicyBinding '%s' (at %s:%d:%d), which does not "
+                     "list it",
+                     m->member, m->role, q->name, q->file, q->name_pos.line,
+                     q->name_pos.col);
+                break;
+            }
+        }
+    }
 }
 
 static void check_duplicates(struct load *l)
@@ -288,7 +352,10 @@ static void check_duplicates(struct load *l)
                 q->spec.iam_binding.role &&
                 strcmp(r->spec.iam_binding.role, q->spec.iam_binding.role) ==
                     0 &&
-                same_condition(&r->spec.iam_binding, &q->spec.iam_binding)) {
+                same_iam_condition(&r->spec.iam_binding.condition,
+                                   r->spec.iam_binding.has_condition,
+                                   &q->spec.iam_binding.condition,
+                                   q->spec.iam_binding.has_condition)) {
                 struct dl_pos at = dl_resource_field_pos(r, "spec.role");
 
                 diag(l, r->file, at.line, at.col,
@@ -413,6 +480,7 @@ int dl_model_load(struct dl_model **out, struct dl_tree *tree, const char *path,
     scope_projects(&l);
     link_resources(&l);
     check_duplicates(&l);
+    check_iam(&l);
     if ((rc = check_tree(&l, err)) < 0)
         goto done;
     if (l.errors) {
