@@ -42,7 +42,8 @@ int dl_buf_put(struct dl_buf *b, const void *data, size_t len);
 int dl_buf_puts(struct dl_buf *b, const char *s);
 int dl_buf_putc(struct dl_buf *b, char c);
 int dl_buf_printf(struct dl_buf *b, const char *fmt, ...) DL_PRINTF(2, 3);
-int dl_buf_vprintf(struct dl_buf *b, const char *fmt, va_list ap);
+int dl_buf_vprintf(struct dl_buf *b, const char *fmt, va_list ap)
+    DL_PRINTF(2, 0);
 
 /* The contents as a C string; "" when empty. Never NULL. */
 const char *dl_buf_cstr(const struct dl_buf *b);
