@@ -13,7 +13,7 @@ static const char *const state_keys[] = {"projects", "run",     "iam", "builds",
 static int check_shape(struct fk_resp *resp, json_t *st)
 {
     static const char *const run_keys[] = {"services", "revisions", NULL};
-    static const char *const bq_keys[] = {"tables", NULL};
+    static const char *const bq_keys[] = {"tables", "datasets", NULL};
     static const char *const gcs_keys[] = {"buckets", "objects", NULL};
     static const char *const proj_keys[] = {
         "projectId",  "projectNumber", "name",   "lifecycleState",
@@ -71,6 +71,7 @@ static void put_state(struct fk_req *req, struct fk_resp *resp)
     fk.fail_builds = 0;
     fk_run_normalize();
     fk_iam_normalize();
+    fk_data_normalize();
     fk_ok(resp, json_object());
 }
 

@@ -32,7 +32,7 @@ struct fk_req {
     const char *body;  /* raw body, NUL-terminated ("" when none) */
     size_t body_len;
     json_t *json;                /* body parsed as JSON, NULL when not JSON */
-    char caps[FK_MAX_CAPS][512]; /* the path segments matched by '*' */
+    char caps[FK_MAX_CAPS][200]; /* the path segments matched by '*' */
     int ncaps;
 };
 
@@ -144,6 +144,7 @@ void fk_build_tick(void);
 /* Fill derived fields of seeded resources (lock held). */
 void fk_run_normalize(void);
 void fk_iam_normalize(void);
+void fk_data_normalize(void);
 
 /* Counting (server.c). */
 json_t *fk_requests_json(void);

@@ -564,6 +564,7 @@ static int load_state_file(const char *file)
     json_decref(j);
     fk_run_normalize();
     fk_iam_normalize();
+    fk_data_normalize();
     return 0;
 }
 
