@@ -77,6 +77,9 @@ static void add_dataset(const char *p, const char *d)
                                     "datasetId", d, "location", "US"));
 }
 
+static const char *const zero_keys[] = {"numBytes", "numRows",
+                                        "numLongTermBytes", NULL};
+
 /* Fill what BigQuery would have on a seeded table (lock held). */
 static void table_fill(json_t *t)
 {
@@ -102,6 +105,18 @@ static void table_fill(json_t *t)
         json_object_set_new(t, "etag", json_string("fakegcpTableEtag=="));
     if (!sget(t, "location"))
         json_object_set_new(t, "location", json_string("US"));
+    for (const char *const *k = zero_keys; *k; k++)
+        if (!json_object_get(t, *k))
+            json_object_set_new(t, *k, json_string("0"));
+    if (!sget(t, "selfLink")) {
+        char link[1200];
+        snprintf(link, sizeof link,
+                 "https://bigquery.googleapis.com/bigquery/v2/projects/%s/"
+                 "datasets/%s/tables/%s",
+                 pid(sget(r, "projectId")), sget(r, "datasetId"),
+                 sget(r, "tableId"));
+        json_object_set_new(t, "selfLink", json_string(link));
+    }
     add_dataset(pid(sget(r, "projectId")), sget(r, "datasetId"));
 }
 
@@ -260,6 +275,13 @@ static void bucket_fill(json_t *b)
         json_object_set(b, "updated", json_object_get(b, "timeCreated"));
     if (!sget(b, "etag"))
         json_object_set_new(b, "etag", json_string("CAE="));
+    if (!sget(b, "rpo"))
+        json_object_set_new(b, "rpo", json_string("DEFAULT"));
+    if (!sget(b, "generation")) {
+        char gen[32];
+        snprintf(gen, sizeof gen, "%lld", (long long)(fk_now_ns() / 100000));
+        json_object_set_new(b, "generation", json_string(gen));
+    }
     if (!json_object_get(b, "softDeletePolicy"))
         json_object_set_new(b, "softDeletePolicy",
                             json_pack("{s:s,s:O}", "retentionDurationSeconds",

@@ -401,20 +401,23 @@ static json_t *find_revision(const char *svc_name, const char *rev)
 
 static void uri_for(char *out, size_t size, const char *name)
 {
-    /* https://{svc}-{hash}-{region code}.a.run.app */
-    char proj[256] = "", loc[64] = "", code[8] = "";
-    unsigned long h = 5381;
+    /* https://{svc}-{10 base36 chars}-{region code}.a.run.app */
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    char proj[256] = "", loc[64] = "", code[8] = "", hash[11];
+    unsigned long long h = 1469598103934665603ULL;
     size_t n = 0;
     sscanf(name, "projects/%255[^/]/locations/%63[^/]", proj, loc);
     for (const char *p = proj; *p; p++)
-        h = h * 33 + (unsigned char)*p;
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (int i = 0; i < 10; i++, h /= 36)
+        hash[i] = b36[h % 36];
+    hash[10] = '\0';
     for (const char *p = loc; *p && n + 1 < sizeof code; p++)
-        if (p == loc || p[-1] == '-')
-            if (*p >= 'a' && *p <= 'z')
-                code[n++] = *p;
+        if ((p == loc || p[-1] == '-') && *p >= 'a' && *p <= 'z')
+            code[n++] = *p;
     code[n] = '\0';
-    snprintf(out, size, "https://%s-%010lu-%s.a.run.app", short_name(name),
-             h % 10000000000UL, code);
+    snprintf(out, size, "https://%s-%s-%s.a.run.app", short_name(name), hash,
+             code);
 }
 
 static json_t *condition(const char *type, const char *state, const char *when)
@@ -576,7 +579,6 @@ static void complete(json_t *rec)
         char uri[2100];
         uri_for(uri, sizeof uri, sname);
         json_object_set_new(svc, "uri", json_string(uri));
-        json_object_set_new(svc, "urls", json_pack("[s]", uri));
     }
     set_traffic_statuses(svc);
     if (failed) {
@@ -685,9 +687,10 @@ static void touch(json_t *svc, const char *p, int bump)
     snprintf(who, sizeof who, "driftless@%s.iam.gserviceaccount.com",
              id ? id : p);
     json_object_set_new(svc, "lastModifier", json_string(who));
-    json_object_set_new(
-        svc, "terminalCondition",
-        json_pack("{s:s,s:s}", "type", "Ready", "state", "CONDITION_PENDING"));
+    json_object_set_new(svc, "terminalCondition",
+                        json_pack("{s:s,s:s,s:s}", "type", "Ready", "state",
+                                  "CONDITION_PENDING", "lastTransitionTime",
+                                  when));
     json_object_set_new(svc, "reconciling", json_true());
     set_etag(svc);
 }
@@ -730,9 +733,8 @@ static json_t *new_service(const char *p, const char *l, const char *sid,
     json_object_set_new(svc, "creator", json_string(who));
     json_object_set_new(svc, "lastModifier", json_string(who));
     apply_defaults(svc, p);
-    json_object_set_new(
-        svc, "terminalCondition",
-        json_pack("{s:s,s:s}", "type", "Ready", "state", "CONDITION_PENDING"));
+    json_object_set_new(svc, "terminalCondition",
+                        json_pack("{s:s}", "state", "CONDITION_PENDING"));
     json_object_set_new(svc, "reconciling", json_true());
     set_etag(svc);
     return svc;
@@ -1185,7 +1187,6 @@ void fk_run_normalize(void)
             char uri[2100];
             uri_for(uri, sizeof uri, name);
             json_object_set_new(svc, "uri", json_string(uri));
-            json_object_set_new(svc, "urls", json_pack("[s]", uri));
         }
         if (!json_object_get(svc, "terminalCondition")) {
             const char *ut = sget(svc, "updateTime");
