@@ -254,6 +254,12 @@ static void bad_field(struct fk_resp *resp, const char *field, const char *msg)
     fk_error(resp, 400, "INVALID_ARGUMENT", d, "%s", msg);
 }
 
+/* json_equal, but two missing values are the same too. */
+static int same(json_t *a, json_t *b)
+{
+    return a == b || (a && b && json_equal(a, b));
+}
+
 /* ---- defaults and validation ---- */
 
 static void apply_defaults(json_t *svc, const char *project)
@@ -937,11 +943,11 @@ static void patch_existing(struct fk_req *req, struct fk_resp *resp,
     apply_defaults(next, p);
     if (validate_service(resp, next, sid, 1))
         goto done;
-    template_changed = !json_equal(json_object_get(svc, "template"),
-                                   json_object_get(next, "template"));
+    template_changed = !same(json_object_get(svc, "template"),
+                             json_object_get(next, "template"));
     changed = template_changed;
     for (const char *const *k = mutable_keys; *k; k++)
-        if (!json_equal(json_object_get(svc, *k), json_object_get(next, *k)))
+        if (!same(json_object_get(svc, *k), json_object_get(next, *k)))
             changed = 1;
     if (check_revision_name(resp, next, template_changed))
         goto done;

@@ -519,7 +519,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 send:
     if (resp.status == 0)
         fk_error(&resp, 500, "INTERNAL", NULL, "handler gave no response");
-    count_request(method, route ? route->pattern : url, url, resp.status);
+    if (!admin) /* the admin API is the observer, not the observed */
+        count_request(method, route ? route->pattern : url, url, resp.status);
     ret = send_resp(conn, &resp, truncate);
     json_decref(resp.json);
     free(resp.text);

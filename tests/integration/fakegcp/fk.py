@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-import urllib.parse
+import urllib.parse  # noqa: F401 (tests use fk.urllib.parse)
 
 URL = os.environ.get("FAKEGCP_URL", "")
 PROJECT = os.environ.get("DL_SANDBOX_PROJECT", "demo-proj")
@@ -39,6 +39,9 @@ class Client:
     """One keep-alive HTTP/1.1 connection to fakegcp."""
 
     def __init__(self, base=None):
+        if not (base or URL):
+            sys.exit("FAKEGCP_URL is not set: run under "
+                     "tests/sandbox/with-env.sh")
         u = urllib.parse.urlparse(base or URL)
         self.host, self.port = u.hostname, u.port
         self.conn = None
