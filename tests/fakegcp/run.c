@@ -661,7 +661,7 @@ static json_t *start_op(const char *p, const char *l, json_t *svc,
     json_t *op =
         json_pack("{s:s,s:o}", "name", name, "metadata", with_type(svc));
     json_t *rec = json_pack(
-        "{s:s,s:s,s:I,s:b,s:s,s:b,s:b,s:O}", "name", name, "kind", "run",
+        "{s:s,s:s,s:I,s:b,s:s,s:b,s:b,s:o}", "name", name, "kind", "run",
         "dueNs", (json_int_t)(fk_now_ns() + fk.op_delay_ms * DL_NS_PER_MS),
         "complete", 0, "service", sget(svc, "name"), "newRevision",
         new_revision, "delete", is_delete, "op", op);

@@ -396,6 +396,40 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
     return ret;
 }
 
+/* BigQuery and Storage answer every error with the legacy errors[] too:
+ * add it to the server's own errors (auth, faults) on their paths. */
+static void add_legacy_errors(const char *path, struct fk_resp *resp)
+{
+    json_t *e = json_object_get(resp->json, "error");
+    const char *reason;
+    if (!e || json_object_get(e, "errors") ||
+        (strncmp(path, "/storage/", 9) && strncmp(path, "/bigquery/", 10)))
+        return;
+    switch (resp->status) {
+    case 401:
+        reason = "required";
+        break;
+    case 403:
+        reason = "forbidden";
+        break;
+    case 404:
+        reason = "notFound";
+        break;
+    case 409:
+        reason = "conflict";
+        break;
+    case 429:
+        reason = "rateLimitExceeded";
+        break;
+    default:
+        reason = resp->status >= 500 ? "backendError" : "invalid";
+    }
+    json_object_set_new(e, "errors",
+                        json_pack("[{s:O,s:s,s:s}]", "message",
+                                  json_object_get(e, "message"), "domain",
+                                  "global", "reason", reason));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -519,6 +553,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 send:
     if (resp.status == 0)
         fk_error(&resp, 500, "INTERNAL", NULL, "handler gave no response");
+    if (resp.status >= 400)
+        add_legacy_errors(url, &resp);
     if (!admin) /* the admin API is the observer, not the observed */
         count_request(method, route ? route->pattern : url, url, resp.status);
     ret = send_resp(conn, &resp, truncate);

@@ -74,8 +74,10 @@ fk.check(st == 429 and "Retry-After" not in h, "no Retry-After by default")
 
 # 4. pathRegex limits faults to matching paths.
 put_faults({"500": 1.0, "pathRegex": "^/storage/"})
-st, _, _ = c.request("GET", "/storage/v1/b?project=" + fk.PROJECT)
+st, body, _ = c.request("GET", "/storage/v1/b?project=" + fk.PROJECT)
 fk.check(st == 500, "storage path faulted")
+fk.check(body["error"]["errors"][0]["reason"] == "backendError",
+         "Storage errors carry the legacy errors[]")
 st, _, _ = c.request("GET", get_path)
 fk.check(st == 200, "other paths untouched")
 
