@@ -715,6 +715,27 @@ static int check_revision_name(struct fk_resp *resp, json_t *svc,
     return -1;
 }
 
+/* A concurrent writer changes a label of its own (etagRaceRate). */
+static void race(json_t *svc, const char *p)
+{
+    static int n;
+    char v[32];
+    json_t *labels = json_object_get(svc, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(svc, "labels", labels);
+    }
+    snprintf(v, sizeof v, "%d", ++n);
+    json_object_set_new(labels, "fakegcp-race", json_string(v));
+    touch(svc, p, 1);
+    json_object_del(svc, "reconciling");
+    json_object_set(svc, "observedGeneration",
+                    json_object_get(svc, "generation"));
+    json_object_set_new(
+        svc, "terminalCondition",
+        condition("Ready", "CONDITION_SUCCEEDED", sget(svc, "updateTime")));
+}
+
 /* ---- handlers ---- */
 
 static json_t *new_service(const char *p, const char *l, const char *sid,
@@ -928,6 +949,8 @@ static void patch_existing(struct fk_req *req, struct fk_resp *resp,
     const char *etag = sget(body, "etag");
     json_t *next;
     int template_changed, changed;
+    if (fk_fault_etag_race(req->path))
+        race(svc, p);
     if (validate_service(resp, body, sid, !fk_query(req, "updateMask")))
         return;
     if (etag && *etag && strcmp(etag, sget(svc, "etag")) != 0) {
@@ -1008,6 +1031,8 @@ static void delete_service(struct fk_req *req, struct fk_resp *resp)
         not_found(resp, "service", name);
         return;
     }
+    if (fk_fault_etag_race(req->path))
+        race(svc, p);
     const char *etag = fk_query(req, "etag");
     if (etag && *etag && strcmp(etag, sget(svc, "etag")) != 0) {
         fk_error(resp, 409, "ABORTED", NULL,

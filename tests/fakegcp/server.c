@@ -106,7 +106,7 @@ static struct {
     int ncodes;
     int code[MAX_FAULT_CODES];
     double rate[MAX_FAULT_CODES];
-    double reset_rate, truncate_rate;
+    double reset_rate, truncate_rate, etag_race_rate;
     long retry_info_s;
     int has_regex;
     regex_t regex;
@@ -184,6 +184,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             sum += faults.reset_rate;
         } else if (!strcmp(key, "truncateRate")) {
             rc = rate_of(v, &faults.truncate_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "etagRaceRate")) {
+            rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
         } else if (!strcmp(key, "pathRegex")) {
             if (!json_is_string(v) ||
                 regcomp(&faults.regex, json_string_value(v),
@@ -212,6 +214,17 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
         faults.spec = json_deep_copy(f);
     pthread_mutex_unlock(&fault_mu);
     return rc;
+}
+
+int fk_fault_etag_race(const char *path)
+{
+    int race = 0;
+    pthread_mutex_lock(&fault_mu);
+    if (faults.etag_race_rate > 0 &&
+        (!faults.has_regex || regexec(&faults.regex, path, 0, NULL, 0) == 0))
+        race = rng_next() < faults.etag_race_rate;
+    pthread_mutex_unlock(&fault_mu);
+    return race;
 }
 
 json_t *fk_faults_json(void)
