@@ -501,7 +501,7 @@ static json_t *create_revision(json_t *svc, int fail, const char *when)
     {
         if (!strcmp(k, "revision"))
             continue;
-        json_object_set(rev, k, v);
+        json_object_set_new(rev, k, json_deep_copy(v));
     }
     if (!json_object_get(rev, "scaling"))
         json_object_set_new(rev, "scaling",
@@ -561,10 +561,14 @@ static void set_traffic_statuses(json_t *svc)
     json_object_set_new(svc, "trafficStatuses", out);
 }
 
+/* A copy of svc with "@type" first, sharing nothing with it (the service
+ * changes later; what an operation reported must not). */
 static json_t *with_type(json_t *svc)
 {
     json_t *o = json_pack("{s:s}", "@type", SERVICE_TYPE);
-    json_object_update(o, svc);
+    json_t *copy = json_deep_copy(svc);
+    json_object_update(o, copy);
+    json_decref(copy);
     return o;
 }
 
