@@ -176,6 +176,27 @@ static struct proj *get_proj(struct dl_status *s, const char *id)
     return &s->proj[lo];
 }
 
+/* Lock held: drop projects with no resources and no flags (a project
+   removed from the desired state leaves the page). */
+static void prune_projects(struct dl_status *s)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < s->nproj; i++) {
+        struct proj *pj = &s->proj[i];
+        int64_t n =
+            pj->counts[0] + pj->counts[1] + pj->counts[2] + pj->counts[3];
+
+        if (n == 0 && !pj->suspended && !*pj->lease) {
+            free(pj->id);
+            free(pj->lease);
+            continue;
+        }
+        s->proj[o++] = *pj;
+    }
+    s->nproj = o;
+}
+
 static char *resource_message(const struct dl_plan_resource *r)
 {
     struct dl_buf b = DL_BUF_INIT(MSG_MAX);
@@ -276,6 +297,7 @@ void dl_status_update_plan(struct dl_status *s, const struct dl_plan *p,
     free(s->res);
     s->res = nr;
     s->nres = p->nresources;
+    prune_projects(s);
 
     s->have_plan = 1;
     dl_plan_summarize(p, &s->summary);

@@ -72,7 +72,8 @@ void dl_status_set_info(struct dl_status *s, const char *url, const char *ref,
  * Its message is the error, else a count of changes with the first paths
  * ("2 changes: image, env.API_KEY"), else the hygiene counts, else the
  * first note, else "". Projects are rebuilt from the resources (their
- * suspended/lease flags are kept).
+ * suspended/lease flags are kept); a project left with no resources and
+ * no flags is dropped.
  */
 void dl_status_update_plan(struct dl_status *s, const struct dl_plan *p,
                            int64_t now);

@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "controller/httpd.h"
 #include "util/buf.h"
@@ -382,6 +387,81 @@ static void test_no_secret_and_bind_errors(void **state)
     assert_int_equal(triggers(f), 0);
 }
 
+struct stopper {
+    struct dl_httpd *h;
+    int64_t took;
+};
+
+static void *stop_thread(void *arg)
+{
+    struct stopper *st = arg;
+    int64_t t0 = dl_time_mono_ns();
+
+    dl_httpd_stop(st->h, 10 * DL_NS_PER_SEC);
+    st->took = dl_time_mono_ns() - t0;
+    return NULL;
+}
+
+static int connect_to(unsigned port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* A stop while a webhook body is still arriving: no new connections, but
+   the request in flight completes and gets its answer. */
+static void test_graceful_stop(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] = "{\"ref\":\"refs/heads/main\"}";
+    char sig[80], head[512], resp[512];
+    struct stopper st = {.h = f->h, .took = 0};
+    pthread_t th;
+    size_t half = sizeof(body) / 2;
+    ssize_t n, got = 0;
+    int fd;
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
+
+    assert_int_equal(dl_webhook_sign(sig, sizeof(sig), SECRET, strlen(SECRET),
+                                     body, strlen(body)),
+                     0);
+    fd = connect_to(dl_httpd_port(f->h));
+    snprintf(head, sizeof(head),
+             "POST /hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Content-Length: %zu\r\nX-GitHub-Event: push\r\n"
+             "X-Hub-Signature-256: %s\r\nConnection: close\r\n\r\n",
+             strlen(body), sig);
+    assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+    assert_int_equal(write(fd, body, half), (ssize_t)half);
+    for (int i = 0; i < 500 && dl_httpd_inflight(f->h) == 0; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    assert_int_equal(dl_httpd_inflight(f->h), 1);
+
+    assert_int_equal(pthread_create(&th, NULL, stop_thread, &st), 0);
+    nanosleep(&pause, NULL);
+    assert_int_equal(triggers(f), 0); /* still waiting for the body */
+    assert_int_equal(write(fd, body + half, strlen(body) - half),
+                     (ssize_t)(strlen(body) - half));
+    while ((n = read(fd, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
+        got += n;
+    resp[got] = '\0';
+    close(fd);
+    pthread_join(th, NULL);
+    assert_non_null(strstr(resp, "HTTP/1.1 202"));
+    assert_int_equal(triggers(f), 1);
+    /* It waited for the request, not for the whole grace period. */
+    assert_true(st.took >= 150 * DL_NS_PER_MS);
+    assert_true(st.took < 9 * DL_NS_PER_SEC);
+}
+
 static void test_parse_listen(void **state)
 {
     static const struct {
@@ -424,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_webhook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_secret_and_bind_errors, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_graceful_stop, setup, teardown),
     };
     int rc;
 

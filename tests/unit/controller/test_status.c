@@ -349,6 +349,34 @@ static void test_invalid_utf8_json(void **state)
     dl_status_free(s);
 }
 
+static void test_projects_pruned(void **state)
+{
+    struct dl_status *s = dl_status_new(0, 0);
+    struct dl_plan *p = sample_plan(DL_PLAN_STATUS_IN_SYNC);
+    struct dl_plan *only = dl_plan_new();
+    json_t *j, *projects;
+
+    (void)state;
+    dl_plan_add_resource(only, "acme-data", "CloudRunService", "x");
+    dl_status_update_plan(s, p, T0);
+    dl_status_set_project(s, "flagged", 0, "held");
+    dl_status_update_plan(s, only, T0);
+    j = render_json(s, T0);
+    projects = json_object_get(j, "projects");
+    /* acme-ml left the plan and had no flags; "flagged" has a lease. */
+    assert_int_equal(json_array_size(projects), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(projects, 0), "id")),
+        "acme-data");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(projects, 1), "id")),
+        "flagged");
+    json_decref(j);
+    dl_plan_free(only);
+    dl_plan_free(p);
+    dl_status_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_html_escape),
         cmocka_unit_test(test_html_page),
         cmocka_unit_test(test_invalid_utf8_json),
+        cmocka_unit_test(test_projects_pruned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
