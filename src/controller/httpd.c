@@ -86,6 +86,10 @@ bad:
                       listen);
 }
 
+/* fmt comes from libmicrohttpd: declared a format so that compilers check
+   the vsnprintf below against it instead of flagging a non-literal. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap) DL_PRINTF(2, 0);
+
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     struct dl_httpd *h = cls;
@@ -356,31 +360,33 @@ int dl_httpd_start(struct dl_httpd **out, const struct dl_httpd_config *cfg,
                         gai_strerror(gai));
         goto done;
     }
-    use = ai;
-    if (!*host) {
-        /* ":port" means every IPv4 address: prefer the AF_INET entry. */
-        for (struct addrinfo *a = ai; a; a = a->ai_next)
-            if (a->ai_family == AF_INET) {
-                use = a;
-                break;
-            }
-    }
     h = dl_calloc(1, sizeof(*h));
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept: may not outlive the call */
     if (h->cfg.max_body == 0)
         h->cfg.max_body = DL_HTTPD_MAX_BODY;
     pthread_mutex_init(&h->lock, NULL);
-    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-            MHD_USE_ERROR_LOG;
-    if (use->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
-        use->ai_addr, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, h,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+    /* Try the addresses in order ("localhost" may be ::1 then 127.0.0.1,
+       and IPv6 may be off); ":port" means every IPv4 address, so IPv4
+       entries go first. */
+    for (int pass = 0; pass < 2 && !h->d; pass++) {
+        for (use = ai; use && !h->d; use = use->ai_next) {
+            if ((use->ai_family == AF_INET) != (pass == 0))
+                continue;
+            flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+            if (use->ai_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+            h->d = MHD_start_daemon(
+                flags, (uint16_t)port, NULL, NULL, handler, h,
+                MHD_OPTION_SOCK_ADDR, use->ai_addr, MHD_OPTION_EXTERNAL_LOGGER,
+                mhd_logger, h, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+        }
+        if (!*host)
+            break; /* IPv4 only */
+    }
     if (!h->d) {
         rc = dl_err_set(err, DL_ERROR, "cannot listen on \"%s\": %s",
                         cfg->listen,

@@ -380,6 +380,25 @@ static void test_no_secret_and_bind_errors(void **state)
     request(f, &r, "GET", "/readyz", NULL, 0, NULL, NULL);
     assert_int_equal(r.status, 200); /* no readiness callback: ready */
     dl_buf_dispose(&r.body);
+    dl_httpd_free(h2);
+    h2 = NULL;
+
+    /* ":0" listens on every IPv4 address, "localhost:0" on its IPv4
+       address first: both answer on 127.0.0.1. */
+    cfg.listen = ":0";
+    assert_int_equal(dl_httpd_start(&h2, &cfg, &err), 0);
+    f->h = h2;
+    request(f, &r, "GET", "/healthz", NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    dl_buf_dispose(&r.body);
+    dl_httpd_free(h2);
+    h2 = NULL;
+    cfg.listen = "localhost:0";
+    assert_int_equal(dl_httpd_start(&h2, &cfg, &err), 0);
+    f->h = h2;
+    request(f, &r, "GET", "/healthz", NULL, 0, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    dl_buf_dispose(&r.body);
     f->h = saved;
     dl_httpd_stop(h2, DL_NS_PER_SEC);
     dl_httpd_stop(h2, DL_NS_PER_SEC); /* idempotent */

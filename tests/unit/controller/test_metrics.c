@@ -90,11 +90,12 @@ static void test_type_checks(void **state)
                                          NULL, 0, b, 1, NULL),
                      0);
     assert_int_equal(dl_metrics_counter_add(c, v, -1), DL_EINVALID);
-    assert_int_equal(dl_metrics_counter_add(c, v, NAN), DL_EINVALID);
+    assert_int_equal(dl_metrics_counter_add(c, v, (double)NAN), DL_EINVALID);
     assert_int_equal(dl_metrics_gauge_set(c, v, 1), DL_EINVALID);
     assert_int_equal(dl_metrics_counter_add(g, v, 1), DL_EINVALID);
     assert_int_equal(dl_metrics_histogram_observe(g, v, 1), DL_EINVALID);
-    assert_int_equal(dl_metrics_histogram_observe(h, NULL, NAN), DL_EINVALID);
+    assert_int_equal(dl_metrics_histogram_observe(h, NULL, (double)NAN),
+                     DL_EINVALID);
     /* Nothing was created by the failed calls. */
     assert_int_equal(dl_metrics_family_size(c), 0);
     assert_int_equal(dl_metrics_get(&x, c, v), DL_ENOTFOUND);
@@ -121,11 +122,12 @@ static void test_format_value(void **state)
     assert_string_equal(dl_metrics_format_value(b, sizeof(b), 42), "42");
     assert_string_equal(dl_metrics_format_value(b, sizeof(b), 1e300), "1e+300");
     assert_string_equal(dl_metrics_format_value(b, sizeof(b), -2.5), "-2.5");
-    assert_string_equal(dl_metrics_format_value(b, sizeof(b), INFINITY),
+    assert_string_equal(dl_metrics_format_value(b, sizeof(b), (double)INFINITY),
                         "+Inf");
-    assert_string_equal(dl_metrics_format_value(b, sizeof(b), -INFINITY),
-                        "-Inf");
-    assert_string_equal(dl_metrics_format_value(b, sizeof(b), NAN), "NaN");
+    assert_string_equal(
+        dl_metrics_format_value(b, sizeof(b), -(double)INFINITY), "-Inf");
+    assert_string_equal(dl_metrics_format_value(b, sizeof(b), (double)NAN),
+                        "NaN");
     /* 1/3 needs 17 digits to read back exactly. */
     dl_metrics_format_value(b, sizeof(b), 1.0 / 3);
     assert_true(strtod(b, NULL) == 1.0 / 3);

@@ -45,7 +45,7 @@ static void test_verify(void **state)
     assert_int_equal(
         dl_webhook_verify(s, sl, GH_BODY, strlen(GH_BODY), GH_SIG, &err), 0);
     /* Hex digits in upper case are the same digest. */
-    snprintf(upper, sizeof(upper), "sha256=%s", GH_SIG + 7);
+    snprintf(upper, sizeof(upper), "sha256=%s", &GH_SIG[7]);
     for (char *c = upper + 7; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
