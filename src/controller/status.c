@@ -716,6 +716,7 @@ int dl_status_render_html(struct dl_buf *out, struct dl_status *s, int64_t now)
                       "<!DOCTYPE html>\n<html lang=\"en\"><head>"
                       "<meta charset=\"utf-8\">"
                       "<meta name=\"viewport\" content=\"width=device-width\">"
+                      "<meta http-equiv=\"refresh\" content=\"60\">"
                       "<title>driftless status</title><style>%s</style>"
                       "</head>\n<body>\n<h1>driftless</h1>\n<p class=\"meta\">"
                       "Source <span class=\"mono\">",
