@@ -391,6 +391,14 @@ int dl_status_ready(struct dl_status *s, int64_t now, int64_t max_age_ns,
     return ready;
 }
 
+int dl_status_readyz(void *ctx, char *reason, size_t reason_size)
+{
+    const struct dl_status_readiness *r = ctx;
+
+    return dl_status_ready(r->status, dl_time_now_ns(), r->max_age_ns, reason,
+                           reason_size);
+}
+
 /* Lock held: the i-th most recent pass (0 = newest). */
 static const struct dl_status_pass *pass_at(const struct dl_status *s, size_t i)
 {

@@ -101,6 +101,18 @@ void dl_status_record_pass(struct dl_status *s,
 int dl_status_ready(struct dl_status *s, int64_t now, int64_t max_age_ns,
                     char *reason, size_t reason_size);
 
+/* Context of dl_status_readyz: the status and the largest age of the last
+   success (ns; <= 0: no limit). Caller-owned; must outlive the server. */
+struct dl_status_readiness {
+    struct dl_status *status;
+    int64_t max_age_ns;
+};
+
+/* dl_status_ready at the current wall-clock time, shaped as an httpd
+   ready callback (dl_httpd_ready_fn): ctx is a struct
+   dl_status_readiness. */
+int dl_status_readyz(void *ctx, char *reason, size_t reason_size);
+
 /*
  * Append the status as JSON (one object; docs/internals/controller.md has
  * the schema) or as an HTML page (no JavaScript, everything escaped) to

@@ -33,13 +33,6 @@ struct server {
     pthread_mutex_t lock; /* plan and the fake pass */
 };
 
-static int ready(void *ctx, char *reason, size_t size)
-{
-    struct server *s = ctx;
-
-    return dl_status_ready(s->status, dl_time_now_ns(), 0, reason, size);
-}
-
 static void trigger(void *ctx, const struct dl_webhook_push *push)
 {
     struct server *s = ctx;
@@ -99,6 +92,7 @@ int main(int argc, char **argv)
     size_t secret_len = 0;
     sigset_t set;
     int sig = 0, rc = 1;
+    struct dl_status_readiness readiness;
     struct dl_status_pass pass = {0};
 
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -162,8 +156,10 @@ int main(int argc, char **argv)
     cfg.listen = listen;
     cfg.metrics = s.cm.registry;
     cfg.status = s.status;
-    cfg.ready = ready;
-    cfg.ready_ctx = &s;
+    readiness.status = s.status;
+    readiness.max_age_ns = 0;
+    cfg.ready = dl_status_readyz;
+    cfg.ready_ctx = &readiness;
     cfg.webhook_secret = secret;
     cfg.webhook_secret_len = secret_len;
     cfg.trigger = trigger;

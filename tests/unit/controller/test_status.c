@@ -243,6 +243,17 @@ static void test_ready(void **state)
                                      sizeof(reason)),
                      0);
     assert_string_equal(reason, "last successful pass ended 9m50s ago");
+    {
+        struct dl_status_readiness rd = {.status = s, .max_age_ns = 0};
+        char why[64] = "x";
+
+        /* The callback form uses the wall clock: no age limit here. */
+        assert_int_equal(dl_status_readyz(&rd, why, sizeof(why)), 1);
+        assert_string_equal(why, "");
+        rd.max_age_ns = 1; /* T0 is long past */
+        assert_int_equal(dl_status_readyz(&rd, why, sizeof(why)), 0);
+        assert_non_null(strstr(why, "last successful pass ended "));
+    }
     /* A later failure does not make a recent success stale. */
     pass.result = DL_PASS_ERROR;
     dl_status_record_pass(s, &pass);
