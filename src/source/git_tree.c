@@ -221,10 +221,38 @@ done:
     return rc;
 }
 
+static int collect_cb(const char *path, void *payload)
+{
+    struct walk *w = payload;
+
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->paths = dl_reallocarray(w->paths, w->cap, sizeof(*w->paths));
+    }
+    w->paths[w->n++] = dl_strdup(path);
+    return 0;
+}
+
 static int work_list(struct dl_tree *base, const char *dir, dl_tree_file_cb cb,
                      void *payload, struct dl_err *err)
 {
-    return dl_tree_list(((struct work_tree *)base)->dir, dir, cb, payload, err);
+    struct walk w = {0};
+    int rc;
+
+    /* The directory tree sorts each directory's names, which puts "a/b"
+     * before "a.txt"; collect and sort the full paths to keep list()'s
+     * promise of byte-wise sorted paths. */
+    rc =
+        dl_tree_list(((struct work_tree *)base)->dir, dir, collect_cb, &w, err);
+    if (rc == 0) {
+        qsort(w.paths, w.n, sizeof(*w.paths), cmp_str);
+        for (size_t i = 0; i < w.n && rc == 0; i++)
+            rc = cb(w.paths[i], payload);
+    }
+    for (size_t i = 0; i < w.n; i++)
+        free(w.paths[i]);
+    free(w.paths);
+    return rc;
 }
 
 static int work_read(struct dl_tree *base, const char *path, size_t max,
