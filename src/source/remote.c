@@ -31,7 +31,6 @@
 #include "util/log.h"
 #include "util/time.h"
 
-#define REMOTE_NAME "origin"
 #define NAME_MAX_PART 80
 
 /* Split url into [0, *auth) scheme, [*auth, *host) userinfo+'@' (may be
@@ -392,6 +391,11 @@ static int fetch(git_repository *repo, char **out_head, const char *url,
                  struct dl_err *err)
 {
     git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+    git_remote_create_options co = GIT_REMOTE_CREATE_OPTIONS_INIT;
+    char heads[] = "+refs/heads/*:refs/heads/*";
+    char tags[] = "+refs/tags/*:refs/tags/*";
+    char *specs[] = {heads, tags};
+    git_strarray refspecs = {specs, 2};
     git_remote *remote = NULL;
     git_buf head = {0};
     struct fetch_ctx ctx = {0};
@@ -403,15 +407,14 @@ static int fetch(git_repository *repo, char **out_head, const char *url,
     ctx.opts = opts;
     ctx.url = url;
     ctx.deadline_ms = now_ms() + timeout;
-    if (git_remote_lookup(&remote, repo, REMOTE_NAME) < 0) {
-        rc = dl_source_git_err(err, DL_ERROR, "cache entry has no remote");
-        goto done;
-    }
-    /* The config holds the URL without credentials; this fetch uses the
-     * URL as given. */
-    if (strcmp(url, git_remote_url(remote)) != 0 &&
-        git_remote_set_instance_url(remote, url) < 0) {
-        rc = dl_source_git_err(err, DL_ERROR, "cannot set the remote URL");
+    /* An in-memory remote with explicit refspecs: nothing with the URL's
+     * credentials is written to the entry's config. (It also skips
+     * url.insteadOf, whose config walk leaks in libgit2 1.5 with PCRE2.) */
+    co.repository = repo;
+    co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+               GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    if (git_remote_create_with_opts(&remote, url, &co) < 0) {
+        rc = dl_source_git_err(err, DL_EINVALID, "bad URL");
         goto done;
     }
     fo.callbacks.credentials = on_credentials;
@@ -423,7 +426,7 @@ static int fetch(git_repository *repo, char **out_head, const char *url,
     fo.update_fetchhead = 0;
     fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE; /* the refspec has them */
     fo.proxy_opts.type = GIT_PROXY_AUTO;
-    e = git_remote_fetch(remote, NULL, &fo, "driftless: fetch");
+    e = git_remote_fetch(remote, &refspecs, &fo, "driftless: fetch");
     if (e < 0) {
         rc = fetch_error(&ctx, e, display, err);
         goto done;
@@ -445,26 +448,23 @@ done:
     return rc;
 }
 
-/* Create a bare repository at dir whose origin mirrors url's branches and
- * tags. */
+/* Create a bare repository at dir, noting (for humans) where it is from. */
 static int init_entry(git_repository **out, const char *dir,
                       const char *display, struct dl_err *err)
 {
     git_repository *repo = NULL;
-    git_remote *remote = NULL;
+    git_config *cfg = NULL;
     int rc = 0;
 
     *out = NULL;
     if (git_repository_init(&repo, dir, 1) < 0 ||
-        git_remote_create_with_fetchspec(&remote, repo, REMOTE_NAME, display,
-                                         "+refs/heads/*:refs/heads/*") < 0 ||
-        git_remote_add_fetch(repo, REMOTE_NAME, "+refs/tags/*:refs/tags/*") <
-            0) {
+        git_repository_config(&cfg, repo) < 0 ||
+        git_config_set_string(cfg, "driftless.url", display) < 0) {
         rc = dl_source_git_err(err, DL_ERROR, "cannot create cache entry");
         git_repository_free(repo);
         repo = NULL;
     }
-    git_remote_free(remote);
+    git_config_free(cfg);
     *out = repo;
     return rc;
 }
