@@ -29,9 +29,23 @@ static void git_global_shutdown(void)
 
 static void git_global_init(void)
 {
+    const char *file = getenv("SSL_CERT_FILE"), *dir = getenv("SSL_CERT_DIR");
+
     if (git_libgit2_init() < 0)
         dl_fatal("cannot initialise libgit2");
     atexit(git_global_shutdown);
+    /* Debian's libgit2 uses mbedTLS with a built-in CA bundle path; honour
+     * the variables OpenSSL (and so libcurl) honours, for one trust store
+     * across the binary. */
+    if ((file && *file) || (dir && *dir)) {
+        if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS,
+                             file && *file ? file : NULL,
+                             dir && *dir ? dir : NULL) < 0) {
+            dl_warn("cannot use SSL_CERT_FILE/SSL_CERT_DIR for git: %s",
+                    git_error_last() ? git_error_last()->message : "");
+            git_error_clear();
+        }
+    }
 }
 
 void dl_source_git_init(void)

@@ -258,6 +258,46 @@ pid_t fx_daemon_start(const char *base, int port)
     dl_fatal("git daemon did not start on port %d", port);
 }
 
+pid_t fx_http_start(const char *root, int port, const char *user,
+                    const char *password, const char *log, const char *cert,
+                    const char *key)
+{
+    char *script =
+        dl_asprintf("%s/tests/unit/source/git_http_server.py", DL_SOURCE_DIR);
+    char *pt = dl_asprintf("%d", port);
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        dl_fatal("fork failed");
+    if (pid == 0) {
+        if (cert)
+            execlp("python3", "python3", script, pt, root, user, password, log,
+                   cert, key, (char *)NULL);
+        else
+            execlp("python3", "python3", script, pt, root, user, password, log,
+                   (char *)NULL);
+        _exit(127);
+    }
+    for (size_t i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++)
+        if (!daemons[i]) {
+            daemons[i] = pid;
+            break;
+        }
+    free(script);
+    free(pt);
+    for (int i = 0; i < 1000; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+
+        if (can_connect(port))
+            return pid;
+        nanosleep(&ts, NULL);
+    }
+    fx_daemon_stop(pid);
+    dl_fatal("git_http_server.py did not start on port %d", port);
+}
+
 void fx_daemon_stop(pid_t pid)
 {
     if (pid <= 0)

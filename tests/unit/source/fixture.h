@@ -54,7 +54,16 @@ int fx_free_port(void);
  * 127.0.0.1:port; returns its pid once it accepts connections.
  */
 pid_t fx_daemon_start(const char *base, int port);
-/* Stop it by pid and reap it. */
+/*
+ * Start git_http_server.py serving root on 127.0.0.1:port (HTTPS with
+ * cert/key, plain HTTP when cert is NULL), requiring basic auth
+ * user:password and logging requests to log. Stop with fx_daemon_stop.
+ */
+pid_t fx_http_start(const char *root, int port, const char *user,
+                    const char *password, const char *log, const char *cert,
+                    const char *key);
+
+/* Stop a server (fx_daemon_start, fx_http_start) by pid and reap it. */
 void fx_daemon_stop(pid_t pid);
 /* Stop every daemon still running (a failed test's; call in teardown). */
 void fx_daemon_stop_all(void);

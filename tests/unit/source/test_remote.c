@@ -23,12 +23,31 @@
 static char *root;
 static struct fx_repo repo;
 
+#define TOKEN "tok-s3cret-4711"
+
 static int setup(void **state)
 {
+    char *ca;
+
     (void)state;
     root = fx_tmpdir();
     fx_env(root);
     fx_make_repo(&repo, root, "repo");
+    /* Two self-signed certificates for 127.0.0.1: "good" is trusted (it is
+     * the whole trust store, read when libgit2 starts), "bad" is not. */
+    if (fx_sh("set -e; cd '%s'; for n in good bad; do "
+              "openssl req -x509 -newkey ec -pkeyopt "
+              "ec_paramgen_curve:prime256v1 -nodes -keyout $n-key.pem "
+              "-out $n-cert.pem -days 2 -subj /CN=127.0.0.1 -addext "
+              "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1 2>/dev/null; done;"
+              "mkdir -p http-served; git clone -q --bare '%s' "
+              "http-served/origin.git",
+              root, repo.dir) != 0)
+        dl_fatal("certificates");
+    ca = dl_asprintf("%s/good-cert.pem", root);
+    setenv("SSL_CERT_FILE", ca, 1);
+    unsetenv("SSL_CERT_DIR");
+    free(ca);
     return 0;
 }
 
@@ -395,6 +414,158 @@ static void concurrent_opens(void **state)
     free(base);
 }
 
+struct http_server {
+    pid_t pid;
+    int port;
+    char *log;
+};
+
+static void http_start(struct http_server *h, const char *cert_name)
+{
+    char *served = dl_asprintf("%s/http-served", root);
+    char *cert = NULL, *key = NULL;
+
+    h->port = fx_free_port();
+    h->log = dl_asprintf("%s/http-%d.log", root, h->port);
+    if (cert_name) {
+        cert = dl_asprintf("%s/%s-cert.pem", root, cert_name);
+        key = dl_asprintf("%s/%s-key.pem", root, cert_name);
+    }
+    h->pid = fx_http_start(served, h->port, "x-access-token", TOKEN, h->log,
+                           cert, key);
+    free(cert);
+    free(key);
+    free(served);
+}
+
+static void http_stop(struct http_server *h)
+{
+    fx_daemon_stop(h->pid);
+    free(h->log);
+}
+
+static int log_has(const struct http_server *h, const char *what)
+{
+    char out[32];
+
+    (void)fx_capture(out, sizeof(out), "grep -c -- '%s' '%s' 2>/dev/null", what,
+                     h->log);
+    return atoi(out) > 0;
+}
+
+static void https_token(void **state)
+{
+    struct http_server h;
+    char *url, *cache = new_cache("https"), *entry, *with_creds;
+    struct dl_source_opts o = {.cache_dir = NULL};
+    struct dl_source *s = NULL;
+    struct dl_err err = {0};
+    char want[256];
+
+    (void)state;
+    http_start(&h, "good");
+    url = dl_asprintf("https://127.0.0.1:%d/origin.git", h.port);
+    o.source = url;
+    o.cache_dir = cache;
+
+    /* No token: refused, with a message saying what to do. */
+    assert_int_equal(dl_source_open(&s, &o, &err), DL_EAUTH);
+    snprintf(want, sizeof(want), "authentication to '%s' failed", url);
+    assert_int_equal(strncmp(err.msg, want, strlen(want)), 0);
+    assert_non_null(strstr(err.msg, "DRIFTLESS_GIT_TOKEN"));
+
+    /* A wrong token: refused, and never shown. */
+    setenv("DRIFTLESS_GIT_TOKEN", "wrong-token-0000", 1);
+    assert_int_equal(dl_source_open(&s, &o, &err), DL_EAUTH);
+    assert_null(strstr(err.msg, "wrong-token-0000"));
+    assert_true(log_has(&h, "auth=wrong"));
+
+    /* The right token: basic auth as x-access-token. */
+    setenv("DRIFTLESS_GIT_TOKEN", TOKEN, 1);
+    assert_int_equal(dl_source_open(&s, &o, &err), 0);
+    assert_string_equal(s->id.commit, repo.c5);
+    assert_string_equal(s->id.ref, "main");
+    assert_true(log_has(&h, "auth=ok"));
+    dl_source_free(s);
+    s = NULL;
+    unsetenv("DRIFTLESS_GIT_TOKEN");
+
+    /* Credentials in the URL work, and are kept out of the identity, the
+     * cache entry's name and everything written into the cache. */
+    with_creds = dl_asprintf("https://x-access-token:%s@127.0.0.1:%d/"
+                             "origin.git",
+                             TOKEN, h.port);
+    o.source = with_creds;
+    assert_int_equal(dl_source_open(&s, &o, &err), 0);
+    assert_string_equal(s->id.url, url);
+    dl_source_free(s);
+    s = NULL;
+    entry = dl_source_cache_entry(cache, with_creds);
+    assert_null(strstr(entry, TOKEN));
+    {
+        char found[512];
+
+        assert_int_equal(fx_capture(found, sizeof(found),
+                                    "grep -rl '%s' '%s'; true", TOKEN, cache),
+                         0);
+        assert_string_equal(found, "");
+    }
+    free(entry);
+    free(with_creds);
+    free(url);
+    free(cache);
+    http_stop(&h);
+}
+
+static void token_not_sent_over_http(void **state)
+{
+    struct http_server h;
+    char *url, *cache = new_cache("http");
+    struct dl_source_opts o = {.cache_dir = NULL};
+    struct dl_source *s = NULL;
+    struct dl_err err = {0};
+
+    (void)state;
+    http_start(&h, NULL);
+    url = dl_asprintf("http://127.0.0.1:%d/origin.git", h.port);
+    o.source = url;
+    o.cache_dir = cache;
+    setenv("DRIFTLESS_GIT_TOKEN", TOKEN, 1);
+    assert_int_equal(dl_source_open(&s, &o, &err), DL_EAUTH);
+    unsetenv("DRIFTLESS_GIT_TOKEN");
+    assert_true(log_has(&h, "auth=none"));
+    assert_false(log_has(&h, "auth=ok"));
+    assert_false(log_has(&h, "auth=wrong"));
+    free(url);
+    free(cache);
+    http_stop(&h);
+}
+
+static void untrusted_certificate(void **state)
+{
+    struct http_server h;
+    char *url, *cache = new_cache("untrusted");
+    struct dl_source_opts o = {.cache_dir = NULL};
+    struct dl_source *s = NULL;
+    struct dl_err err = {0};
+
+    (void)state;
+    http_start(&h, "bad");
+    url = dl_asprintf("https://127.0.0.1:%d/origin.git", h.port);
+    o.source = url;
+    o.cache_dir = cache;
+    setenv("DRIFTLESS_GIT_TOKEN", TOKEN, 1);
+    assert_int_equal(dl_source_open(&s, &o, &err), DL_EAUTH);
+    unsetenv("DRIFTLESS_GIT_TOKEN");
+    assert_string_equal(err.msg,
+                        "TLS certificate of '127.0.0.1' is not trusted");
+    /* The token never reached the server. */
+    assert_false(log_has(&h, "auth="));
+    free(url);
+    free(cache);
+    http_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +576,9 @@ int main(void)
         cmocka_unit_test(daemon_clone_fetch_and_failure),
         cmocka_unit_test(timeout_leaves_no_entry),
         cmocka_unit_test(concurrent_opens),
+        cmocka_unit_test(https_token),
+        cmocka_unit_test(token_not_sent_over_http),
+        cmocka_unit_test(untrusted_certificate),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
