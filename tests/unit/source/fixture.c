@@ -298,6 +298,62 @@ pid_t fx_http_start(const char *root, int port, const char *user,
     dl_fatal("git_http_server.py did not start on port %d", port);
 }
 
+pid_t fx_sshd_start(const char *dir, int port)
+{
+    char *cfg = dl_asprintf("%s/sshd_config", dir);
+    char *log = dl_asprintf("%s/sshd.log", dir);
+    FILE *f;
+    pid_t pid;
+
+    if (fx_sh("set -e; mkdir -p /run/sshd; cd '%s'; rm -f host_key*;"
+              "ssh-keygen -q -t ed25519 -N '' -f host_key; touch "
+              "authorized_keys",
+              dir) != 0)
+        dl_fatal("sshd host key");
+    f = fopen(cfg, "w");
+    if (!f)
+        dl_fatal("cannot write '%s'", cfg);
+    fprintf(f,
+            "Port %d\nListenAddress 127.0.0.1\nHostKey %s/host_key\n"
+            "PidFile none\nAuthorizedKeysFile %s/authorized_keys\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
+            "StrictModes no\nUsePAM no\nLogLevel VERBOSE\n",
+            port, dir, dir);
+    fclose(f);
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        dl_fatal("fork failed");
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execl(FX_SSHD, FX_SSHD, "-D", "-e", "-f", cfg, (char *)NULL);
+        _exit(127);
+    }
+    for (size_t i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++)
+        if (!daemons[i]) {
+            daemons[i] = pid;
+            break;
+        }
+    free(cfg);
+    free(log);
+    for (int i = 0; i < 500; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+
+        if (can_connect(port))
+            return pid;
+        nanosleep(&ts, NULL);
+    }
+    fx_daemon_stop(pid);
+    dl_fatal("sshd did not start on port %d", port);
+}
+
 void fx_daemon_stop(pid_t pid)
 {
     if (pid <= 0)

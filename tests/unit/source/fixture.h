@@ -63,6 +63,16 @@ pid_t fx_http_start(const char *root, int port, const char *user,
                     const char *password, const char *log, const char *cert,
                     const char *key);
 
+/* Where sshd is (the ssh tests are skipped when it is not there). */
+#define FX_SSHD "/usr/sbin/sshd"
+
+/*
+ * Start sshd on 127.0.0.1:port with a new host key dir/host_key(.pub) and
+ * dir/authorized_keys (created empty) for the current user; logs to
+ * dir/sshd.log. Stop with fx_daemon_stop.
+ */
+pid_t fx_sshd_start(const char *dir, int port);
+
 /* Stop a server (fx_daemon_start, fx_http_start) by pid and reap it. */
 void fx_daemon_stop(pid_t pid);
 /* Stop every daemon still running (a failed test's; call in teardown). */
