@@ -11,6 +11,7 @@
  * reading an older commit is not disturbed by another run's fetch.
  */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH and FTW_PHYS */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -198,6 +199,61 @@ static int64_t now_ms(void)
     return dl_time_mono_ns() / 1000000;
 }
 
+static int rm_lock_file(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    size_t n = strlen(path);
+
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_F && n > 5 && strcmp(path + n - 5, ".lock") == 0) {
+        dl_warn("removing '%s' left by an interrupted run", path);
+        unlink(path);
+    }
+    return 0;
+}
+
+/*
+ * Called with the entry's flock held, so nobody else is writing it: remove
+ * what a killed run may have left, which would otherwise fail every later
+ * fetch (git's "*.lock" files for refs, packed-refs, HEAD, config) or
+ * waste space (temporary clone directories).
+ */
+static void remove_leftovers(const char *dir, const char *entry)
+{
+    const char *base = strrchr(entry, '/') + 1;
+    size_t blen = strlen(base);
+    char *refs = dl_asprintf("%s/refs", entry);
+    static const char *const top[] = {"packed-refs.lock", "HEAD.lock",
+                                      "config.lock", "shallow.lock"};
+    struct dirent *de;
+    DIR *d;
+
+    (void)nftw(refs, rm_lock_file, 16, FTW_PHYS);
+    free(refs);
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        char *p = dl_asprintf("%s/%s", entry, top[i]);
+
+        if (unlink(p) == 0)
+            dl_warn("removed '%s' left by an interrupted run", p);
+        free(p);
+    }
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, base, blen) == 0 &&
+            strncmp(de->d_name + blen, ".tmp-", 5) == 0) {
+            char *p = dl_asprintf("%s/%s", dir, de->d_name);
+
+            dl_warn("removing '%s' left by an interrupted clone", p);
+            rm_rf(p);
+            free(p);
+        }
+    }
+    closedir(d);
+}
+
 /* Take the exclusive lock on an entry, waiting up to timeout_ms. */
 static int lock_entry(int *out_fd, const char *lock_path, long timeout_ms,
                       struct dl_err *err)
@@ -342,9 +398,26 @@ static int on_certificate(git_cert *cert, int valid, const char *host,
     return GIT_ECERTIFICATE;
 }
 
-/* Turn a failed libgit2 network call into our error. */
+static int fetch_error_raw(struct fetch_ctx *ctx, int e, const char *display,
+                           struct dl_err *err);
+
+/*
+ * Turn a failed libgit2 network call into our error. libgit2's part of the
+ * message is scrubbed of the registered secrets (URL credentials, token),
+ * in case a server or transport echoed them.
+ */
 static int fetch_error(struct fetch_ctx *ctx, int e, const char *display,
                        struct dl_err *err)
+{
+    int rc = fetch_error_raw(ctx, e, display, err);
+
+    if (err)
+        dl_log_redact(err->msg);
+    return rc;
+}
+
+static int fetch_error_raw(struct fetch_ctx *ctx, int e, const char *display,
+                           struct dl_err *err)
 {
     char what[512];
 
@@ -536,6 +609,7 @@ int dl_source_remote_sync(git_repository **out_repo, char **out_head,
     lock_path = dl_asprintf("%s.lock", entry);
     if ((rc = lock_entry(&fd, lock_path, timeout, err)) < 0)
         goto done;
+    remove_leftovers(dir, entry);
     if (stat(entry, &st) == 0) {
         if (git_repository_open_bare(&repo, entry) < 0) {
             /* Only a crash in the middle of a fetch's ref update or a

@@ -279,6 +279,26 @@ static void daemon_clone_fetch_and_failure(void **state)
     assert_true(st1.st_ino == st2.st_ino);
     assert_int_equal(access(marker, F_OK), 0);
 
+    /* A killed run's leftovers (a ref lock file, a temporary clone) do
+     * not break the next fetch. */
+    assert_int_equal(fx_sh("set -e; touch '%s/refs/heads/main.lock' "
+                           "'%s/packed-refs.lock'; mkdir '%s.tmp-dead01';"
+                           "cd '%s'; echo again >> README;"
+                           "git commit -q -am c7; git push -q origin main",
+                           entry, entry, entry, work),
+                     0);
+    assert_int_equal(
+        fx_capture(head, sizeof(head), "git -C '%s' rev-parse HEAD", work), 0);
+    s = open_url(url, cache, NULL);
+    assert_string_equal(s->id.commit, head);
+    dl_source_free(s);
+    assert_int_equal(count_entries(cache, ".tmp-"), 0);
+    {
+        char *lock = dl_asprintf("%s/refs/heads/main.lock", entry);
+        assert_int_not_equal(access(lock, F_OK), 0);
+        free(lock);
+    }
+
     /* A branch deleted upstream is pruned from the cache. */
     assert_int_equal(fx_sh("git -C '%s' push -q origin :feature", work), 0);
     s = open_url(url, cache, NULL);
