@@ -78,23 +78,16 @@ char *dl_source_url_display(const char *url)
 static void register_url_secrets(const char *url)
 {
     size_t auth, host;
-    char *info;
+    char *info, *colon;
 
     if (!split_url(url, &auth, &host) || host == auth)
         return;
     info = dl_strndup(url + auth, host - auth - 1);
-    if (is_http(url)) {
-        dl_log_add_secret(info);
-        char *colon = strchr(info, ':');
-        if (colon) {
-            dl_log_add_secret(colon + 1);
-            *colon = '\0';
-            dl_log_add_secret(info);
-        }
-    } else {
-        char *colon = strchr(info, ':');
-        if (colon)
-            dl_log_add_secret(colon + 1);
+    colon = strchr(info, ':');
+    if (colon) {
+        dl_log_add_secret(colon + 1); /* the password */
+    } else if (is_http(url)) {
+        dl_log_add_secret(info); /* https://TOKEN@host */
     }
     free(info);
 }
@@ -114,7 +107,8 @@ char *dl_source_cache_entry(const char *cache_dir, const char *url)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    char *dir = cache_dir ? dl_strdup(cache_dir) : default_cache_dir();
+    char *dir =
+        cache_dir && *cache_dir ? dl_strdup(cache_dir) : default_cache_dir();
     char *plain, *out, name[NAME_MAX_PART + 1], hex[13];
     const char *p;
     size_t auth, host, n = 0;
