@@ -19,6 +19,7 @@
 #include "source/source_int.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 static char *root;
 static struct fx_repo repo;
@@ -509,6 +510,14 @@ static void https_token(void **state)
     dl_source_free(s);
     s = NULL;
     unsetenv("DRIFTLESS_GIT_TOKEN");
+    /* The token is registered with the logger: no log line can show it. */
+    {
+        char line[] = "header: Basic x-access-token:" TOKEN " end";
+
+        dl_log_redact(line);
+        assert_null(strstr(line, TOKEN));
+        assert_non_null(strstr(line, "[REDACTED]"));
+    }
 
     /* Credentials in the URL work, and are kept out of the identity, the
      * cache entry's name and everything written into the cache. */

@@ -128,6 +128,19 @@ static void ssh_auth_and_host_keys(void **state)
     dl_source_free(s);
     s = NULL;
 
+    /* A key file without its .pub: libssh2 derives the public key. */
+    {
+        char *bare = dl_asprintf("%s/nopub_key", dir);
+
+        assert_int_equal(fx_sh("cp '%s' '%s'", key, bare), 0);
+        o.ssh_key = bare;
+        assert_int_equal(dl_source_open(&s, &o, &err), 0);
+        assert_string_equal(s->id.commit, repo.c5);
+        dl_source_free(s);
+        s = NULL;
+        free(bare);
+    }
+
     /* A key the server does not accept. */
     o.ssh_key = other;
     assert_int_equal(dl_source_open(&s, &o, &err), DL_EAUTH);
