@@ -140,7 +140,8 @@ int dl_source_open_tree(struct dl_tree **out, struct dl_source *s,
  * (gpgsig header holding an armored SSHSIG blob, namespace "git") made by
  * one of allowed_keys: public keys in authorized_keys/.pub form
  * ("ssh-ed25519 AAAA... comment", "ssh-rsa AAAA..."). Supported signature
- * algorithms: ssh-ed25519, rsa-sha2-512, rsa-sha2-256.
+ * algorithms: ssh-ed25519, rsa-sha2-512, rsa-sha2-256 and
+ * ecdsa-sha2-nistp256/384/521.
  * Errors: DL_EAUTH (not signed, signed with an OpenPGP or unsupported
  * signature, by a key not in allowed_keys, or the signature does not
  * verify), DL_EINVALID (an allowed key that is not a valid public key; no

@@ -6,6 +6,7 @@
  * git_tree.c struct dl_tree over a git commit, and over a work tree
  * remote.c   the clone cache: naming, locking, clone, fetch, auth
  * sshsig.c   git's SSH commit signatures (SSHSIG) verified with OpenSSL
+ *            (Ed25519, RSA, ECDSA)
  */
 #ifndef DL_SOURCE_SOURCE_INT_H
 #define DL_SOURCE_SOURCE_INT_H

@@ -18,6 +18,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -214,6 +215,85 @@ done:
     return pkey;
 }
 
+/* The ECDSA curves SSH names, with OpenSSL's group and the hash each uses. */
+struct ec_curve {
+    const char *type, *curve, *group;
+    const EVP_MD *(*md)(void);
+};
+
+static const struct ec_curve ec_curves[] = {
+    {.type = "ecdsa-sha2-nistp256",
+     .curve = "nistp256",
+     .group = "prime256v1",
+     .md = EVP_sha256},
+    {.type = "ecdsa-sha2-nistp384",
+     .curve = "nistp384",
+     .group = "secp384r1",
+     .md = EVP_sha384},
+    {.type = "ecdsa-sha2-nistp521",
+     .curve = "nistp521",
+     .group = "secp521r1",
+     .md = EVP_sha512},
+};
+
+/* An EC public key from "string curve string Q" (Q: an encoded point). */
+static EVP_PKEY *ec_key(struct rd *key, const struct ec_curve *c)
+{
+    struct rd curve, q;
+    char group[32];
+    unsigned char *point;
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (rd_string(key, &curve) < 0 || !rd_is(&curve, c->curve) ||
+        rd_string(key, &q) < 0 || q.len == 0)
+        return NULL;
+    snprintf(group, sizeof(group), "%s", c->group);
+    point = dl_malloc(q.len);
+    memcpy(point, q.p, q.len);
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                  point, q.len);
+    params[2] = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pkey = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    free(point);
+    return pkey;
+}
+
+/*
+ * An SSH ECDSA signature ("mpint r, mpint s") as the DER that OpenSSL
+ * verifies. Returns its length and *out (OPENSSL_free), or -1.
+ */
+static int ec_sig_der(unsigned char **out, struct rd sig)
+{
+    struct rd r, s;
+    BIGNUM *br = NULL, *bs = NULL;
+    ECDSA_SIG *es = NULL;
+    int n = -1;
+
+    *out = NULL;
+    if (rd_string(&sig, &r) < 0 || rd_string(&sig, &s) < 0 || r.len > 80 ||
+        s.len > 80)
+        return -1;
+    br = BN_bin2bn(r.p, (int)r.len, NULL);
+    bs = BN_bin2bn(s.p, (int)s.len, NULL);
+    es = ECDSA_SIG_new();
+    if (br && bs && es && ECDSA_SIG_set0(es, br, bs) == 1) {
+        br = bs = NULL; /* owned by es now */
+        n = i2d_ECDSA_SIG(es, out);
+    }
+    ECDSA_SIG_free(es);
+    BN_free(br);
+    BN_free(bs);
+    return n;
+}
+
 /*
  * Check sig (an SSH signature blob) over tbs with the public key blob.
  * Returns 1 when valid, 0 when not, -1 for an unsupported algorithm (*alg
@@ -226,12 +306,17 @@ static int check_sig(const struct rd *keyblob, const struct rd *sigblob,
     EVP_PKEY *pkey = NULL;
     EVP_MD_CTX *md = NULL;
     const EVP_MD *hash = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *sp;
+    size_t slen;
     int ok = 0;
 
     if (rd_string(&key, &ktype) < 0 || rd_string(&sig, &stype) < 0 ||
         rd_string(&sig, &sbytes) < 0)
         return 0;
     *alg = stype;
+    sp = sbytes.p;
+    slen = sbytes.len;
     if (rd_is(&ktype, "ssh-ed25519") && rd_is(&stype, "ssh-ed25519")) {
         struct rd pk;
 
@@ -243,15 +328,32 @@ static int check_sig(const struct rd *keyblob, const struct rd *sigblob,
         hash = rd_is(&stype, "rsa-sha2-512") ? EVP_sha512() : EVP_sha256();
         pkey = rsa_key(&key);
     } else {
-        return -1;
+        const struct ec_curve *c = NULL;
+        int n;
+
+        for (size_t i = 0; i < sizeof(ec_curves) / sizeof(ec_curves[0]); i++)
+            if (rd_is(&ktype, ec_curves[i].type) &&
+                rd_is(&stype, ec_curves[i].type))
+                c = &ec_curves[i];
+        if (!c)
+            return -1;
+        hash = c->md();
+        pkey = ec_key(&key, c);
+        if ((n = ec_sig_der(&der, sbytes)) < 0) {
+            EVP_PKEY_free(pkey);
+            return 0;
+        }
+        sp = der;
+        slen = (size_t)n;
     }
     md = EVP_MD_CTX_new();
     if (pkey && md && EVP_DigestVerifyInit(md, NULL, hash, NULL, pkey) == 1 &&
-        EVP_DigestVerify(md, sbytes.p, sbytes.len,
-                         (const unsigned char *)tbs->ptr, tbs->len) == 1)
+        EVP_DigestVerify(md, sp, slen, (const unsigned char *)tbs->ptr,
+                         tbs->len) == 1)
         ok = 1;
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(pkey);
+    OPENSSL_free(der);
     return ok;
 }
 
@@ -355,7 +457,8 @@ int dl_sshsig_verify(const char *armored, size_t armored_len, const void *data,
     if (v < 0)
         rc = dl_err_set(err, DL_EAUTH,
                         "%s is signed with unsupported algorithm '%.*s' "
-                        "(want ssh-ed25519, rsa-sha2-512 or rsa-sha2-256)",
+                        "(want ssh-ed25519, rsa-sha2-512, rsa-sha2-256 or "
+                        "ecdsa-sha2-nistp256/384/521)",
                         what, (int)(alg.len > 40 ? 40 : alg.len),
                         alg.p ? (const char *)alg.p : "");
     else if (v == 0)

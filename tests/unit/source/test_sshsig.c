@@ -16,8 +16,9 @@
 #include "util/alloc.h"
 
 static char *root, *dir;
-static char k1[512], k2[512], k3[512]; /* public keys */
-static char unsigned_c[41], signed_c[41], rsa_c[41], tampered_c[41];
+static char k1[512], k2[512], k3[512], k4[512]; /* public keys */
+static char unsigned_c[41], signed_c[41], rsa_c[41], ecdsa_c[41],
+    tampered_c[41];
 static struct dl_source *src;
 
 static void read_pub(char *out, size_t n, const char *name)
@@ -44,12 +45,16 @@ static int setup(void **state)
     if (fx_sh("set -e; cd '%s';"
               "ssh-keygen -q -t ed25519 -N '' -C one -f k1;"
               "ssh-keygen -q -t ed25519 -N '' -C two -f k2;"
-              "ssh-keygen -q -t rsa -b 2048 -N '' -C three -f k3",
+              "ssh-keygen -q -t rsa -b 2048 -N '' -C three -f k3;"
+              "ssh-keygen -q -t ecdsa -b 256 -N '' -C four -f k4;"
+              "ssh-keygen -q -t ecdsa -b 384 -N '' -C five -f k5;"
+              "ssh-keygen -q -t ecdsa -b 521 -N '' -C six -f k6",
               root) != 0)
         dl_fatal("ssh-keygen");
     read_pub(k1, sizeof(k1), "k1");
     read_pub(k2, sizeof(k2), "k2");
     read_pub(k3, sizeof(k3), "k3");
+    read_pub(k4, sizeof(k4), "k4");
     if (fx_sh("set -e; git init -q '%s'; cd '%s'; mkdir desired-state;"
               "echo a > desired-state/a.yaml; git add -A;"
               "git commit -q -m unsigned",
@@ -68,6 +73,12 @@ static int setup(void **state)
               dir, root) != 0)
         dl_fatal("rsa commit");
     head(rsa_c);
+    if (fx_sh("set -e; cd '%s'; echo d >> desired-state/a.yaml;"
+              "git -c gpg.format=ssh -c user.signingkey='%s/k4' "
+              "commit -q -S -am ecdsa-signed",
+              dir, root) != 0)
+        dl_fatal("ecdsa commit");
+    head(ecdsa_c);
     /* The signed commit with its message changed, signature kept. */
     if (fx_capture(tampered_c, sizeof(tampered_c),
                    "cd '%s' && git cat-file commit %s | sed 's/^signed$/evil/'"
@@ -108,8 +119,46 @@ static void good_signatures(void **state)
     /* allowed_signers lines ("principal key") work too. */
     snprintf(signer, sizeof(signer), "dev@example.com %s", k1);
     assert_int_equal(
-        dl_source_verify_signature(src, "HEAD~1", as_signers, 1, &err), 0);
+        dl_source_verify_signature(src, "HEAD~2", as_signers, 1, &err), 0);
     assert_int_equal(dl_source_verify_signature(src, rsa_c, rsa, 1, &err), 0);
+    {
+        const char *ec[] = {k4};
+
+        assert_int_equal(dl_source_verify_signature(src, ecdsa_c, ec, 1, &err),
+                         0);
+        /* An ECDSA key does not verify an Ed25519 signature. */
+        assert_int_equal(dl_source_verify_signature(src, signed_c, ec, 1, &err),
+                         DL_EAUTH);
+    }
+}
+
+/* ECDSA P-384 and P-521 (detached signatures from ssh-keygen -Y sign). */
+static void ecdsa_curves(void **state)
+{
+    const char *names[] = {"k5", "k6"};
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        char pub[512], sig[4096];
+        const char *keys[1] = {pub};
+        struct dl_err err = {0};
+
+        read_pub(pub, sizeof(pub), names[i]);
+        assert_int_equal(fx_sh("cd '%s' && printf 'data\\n' > ec.msg && "
+                               "rm -f ec.msg.sig && ssh-keygen -q -Y sign -n "
+                               "git -f %s ec.msg 2>/dev/null",
+                               root, names[i]),
+                         0);
+        assert_int_equal(
+            fx_capture(sig, sizeof(sig), "cat '%s/ec.msg.sig'", root), 0);
+        assert_int_equal(dl_sshsig_verify(sig, strlen(sig), "data\n", 5, keys,
+                                          1, "blob y", &err),
+                         0);
+        assert_int_equal(dl_sshsig_verify(sig, strlen(sig), "DATA\n", 5, keys,
+                                          1, "blob y", &err),
+                         DL_EAUTH);
+        assert_non_null(strstr(err.msg, "does not verify"));
+    }
 }
 
 static void unsigned_commit(void **state)
@@ -252,6 +301,7 @@ int main(void)
         cmocka_unit_test(good_signatures),  cmocka_unit_test(unsigned_commit),
         cmocka_unit_test(wrong_key),        cmocka_unit_test(tampered_commit),
         cmocka_unit_test(bad_allowed_keys), cmocka_unit_test(detached),
+        cmocka_unit_test(ecdsa_curves),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
