@@ -481,7 +481,12 @@ static int fetch(git_repository *repo, char **out_head, const char *url,
     co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
                GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
     if (git_remote_create_with_opts(&remote, url, &co) < 0) {
-        rc = dl_source_git_err(err, DL_EINVALID, "bad URL");
+        char what[400];
+
+        snprintf(what, sizeof(what), "bad URL '%.300s'", display);
+        rc = dl_source_git_err(err, DL_EINVALID, what);
+        if (err)
+            dl_log_redact(err->msg);
         goto done;
     }
     fo.callbacks.credentials = on_credentials;
