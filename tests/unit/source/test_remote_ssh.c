@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -69,7 +71,7 @@ static void write_known_hosts(int port, const char *key_file)
 static void ssh_auth_and_host_keys(void **state)
 {
     char *dir = dl_asprintf("%s/ssh", root), *url, *cache;
-    char *key = NULL, *other = NULL, user[64], agent[512];
+    char *key = NULL, *other = NULL, user[64];
     struct dl_source_opts o = {.cache_dir = NULL};
     struct dl_source *s = NULL;
     struct dl_err err = {0};
@@ -154,15 +156,22 @@ static void ssh_auth_and_host_keys(void **state)
 
     /* No key file: the agent's keys. */
     o.ssh_key = NULL;
-    assert_int_equal(fx_capture(agent, sizeof(agent),
-                                "ssh-agent -a '%s/agent.sock' | sed -n "
-                                "'s/^SSH_AGENT_PID=\\([0-9]*\\).*/\\1/p'",
-                                dir),
-                     0);
-    agent_pid = (pid_t)atoi(agent);
-    assert_true(agent_pid > 0);
     {
+        /* In the foreground (-D), as our child: stopped and reaped by pid. */
         char *sock = dl_asprintf("%s/agent.sock", dir);
+
+        fflush(NULL);
+        agent_pid = fork();
+        assert_true(agent_pid >= 0);
+        if (agent_pid == 0) {
+            execlp("ssh-agent", "ssh-agent", "-D", "-a", sock, (char *)NULL);
+            _exit(127);
+        }
+        for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        assert_int_equal(access(sock, F_OK), 0);
         setenv("SSH_AUTH_SOCK", sock, 1);
         free(sock);
     }
@@ -172,6 +181,7 @@ static void ssh_auth_and_host_keys(void **state)
     dl_source_free(s);
     unsetenv("SSH_AUTH_SOCK");
     kill(agent_pid, SIGTERM);
+    waitpid(agent_pid, NULL, 0);
 
     fx_daemon_stop(pid);
     free(cache);
