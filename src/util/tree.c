@@ -91,15 +91,36 @@ static int dir_type(struct dl_tree *base, const char *path)
     return type;
 }
 
-static int cmp_str(const void *a, const void *b)
+struct entry {
+    char *path;
+    int type;
+};
+
+/* Byte-wise order of the full paths that listing yields: a directory sorts
+ * as its name followed by '/', so "a.txt" comes before "a/b". */
+static int cmp_entry(const void *pa, const void *pb)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const struct entry *a = pa, *b = pb;
+    const unsigned char *x = (const unsigned char *)a->path;
+    const unsigned char *y = (const unsigned char *)b->path;
+
+    while (*x && *x == *y) {
+        x++;
+        y++;
+    }
+    {
+        int cx = *x ? *x : (a->type == DL_TREE_DIR ? '/' : 0);
+        int cy = *y ? *y : (b->type == DL_TREE_DIR ? '/' : 0);
+
+        return cx - cy;
+    }
 }
 
 static int list_rec(struct dir_tree *t, const char *rel, dl_tree_file_cb cb,
                     void *payload, int depth, struct dl_err *err)
 {
-    char *full = join(t, rel), **names = NULL;
+    char *full = join(t, rel);
+    struct entry *ents = NULL;
     size_t n = 0, cap = 0;
     DIR *d;
     struct dirent *de;
@@ -119,36 +140,38 @@ static int list_rec(struct dir_tree *t, const char *rel, dl_tree_file_cb cb,
         return rc;
     }
     while ((de = readdir(d)) != NULL) {
+        char *child;
+        int type;
+
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
             (depth == 0 && !*rel && strcmp(de->d_name, ".git") == 0))
             continue;
+        child = *rel ? dl_asprintf("%s/%s", rel, de->d_name)
+                     : dl_strdup(de->d_name);
+        type = dir_type(&t->base, child);
+        if (type == DL_TREE_NONE) {
+            free(child);
+            continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            names = dl_reallocarray(names, cap, sizeof(*names));
+            ents = dl_reallocarray(ents, cap, sizeof(*ents));
         }
-        names[n++] = dl_strdup(de->d_name);
+        ents[n].path = child;
+        ents[n].type = type;
+        n++;
     }
     closedir(d);
-    /* Sorting the names of one directory gives sorted full paths only if
-     * "a/" sorts like "a" followed by '/': compare the paths themselves. */
-    for (size_t i = 0; i < n; i++) {
-        char *child =
-            *rel ? dl_asprintf("%s/%s", rel, names[i]) : dl_strdup(names[i]);
-        free(names[i]);
-        names[i] = child;
-    }
-    qsort(names, n, sizeof(*names), cmp_str);
+    qsort(ents, n, sizeof(*ents), cmp_entry);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int type = dir_type(&t->base, names[i]);
-
-        if (type == DL_TREE_DIR)
-            rc = list_rec(t, names[i], cb, payload, depth + 1, err);
-        else if (type == DL_TREE_FILE)
-            rc = cb(names[i], payload);
+        if (ents[i].type == DL_TREE_DIR)
+            rc = list_rec(t, ents[i].path, cb, payload, depth + 1, err);
+        else
+            rc = cb(ents[i].path, payload);
     }
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+        free(ents[i].path);
+    free(ents);
     free(full);
     return rc;
 }

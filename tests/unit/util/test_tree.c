@@ -45,6 +45,7 @@ static int setup(void **state)
     mk("a-dir");
     mk(".git");
     put("z.yaml", "z");
+    put("b.txt", "b"); /* sorts between "a-dir/x" and "b/...": '.' < '/' */
     put("b/one.yaml", "one");
     put("b/c/two.yml", "two");
     put("a-dir/x", "x");
@@ -84,7 +85,7 @@ static void test_list_sorted_recursive(void **state)
     assert_int_equal(dl_tree_open_dir(&t, root, &e), 0);
     assert_int_equal(dl_tree_list(t, "", collect, &b, &e), 0);
     assert_string_equal(dl_buf_cstr(&b),
-                        "a-dir/x;b/c/two.yml;b/one.yaml;z.yaml;");
+                        "a-dir/x;b.txt;b/c/two.yml;b/one.yaml;z.yaml;");
     dl_buf_reset(&b);
     assert_int_equal(dl_tree_list(t, "b", collect, &b, &e), 0);
     assert_string_equal(dl_buf_cstr(&b), "b/c/two.yml;b/one.yaml;");
