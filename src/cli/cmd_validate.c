@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/load.h"
 #include "model/diag.h"
 #include "model/model.h"
 #include "source/source.h"
@@ -103,6 +104,10 @@ static int run(int argc, char **argv)
     }
     rc = dl_model_load(&m, src->tree, src->id.path, &diags, &err);
     source_note(src, note, sizeof(note));
+    if (rc == 0 && (rc = dl_cli_verify_signatures(src, m, &err)) < 0) {
+        fprintf(stderr, "driftless validate: %s\n", err.msg);
+        goto done;
+    }
     if (rc == 0) {
         size_t n = m->n_resources - m->n_projects;
 
