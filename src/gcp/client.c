@@ -46,6 +46,7 @@ struct req {
     int auth_retried; /* one retry after a 401 with a fresh token */
     int streamed;     /* bytes went to on_data: never retried */
     int attempts;
+    json_t *json; /* the parsed answer, between attempt_done and complete */
     int64_t deadline, not_before, attempt_start;
     size_t max_body;
     dl_gcp_data_fn on_data;
@@ -166,6 +167,7 @@ static void req_free(struct req *r)
     free(r->auth_header);
     dl_buf_dispose(&r->x.body_in);
     dl_buf_dispose(&r->x.head_in);
+    json_decref(r->json);
     free(r);
 }
 
@@ -496,8 +498,17 @@ static int submit(struct dl_gcp_client *c, const struct dl_gcp_request *q,
         r->url = dl_strdup(q->path);
     else
         r->url = dl_asprintf("%s%s", c->ep.base[q->api], q->path);
-    qlen = strcspn(q->path, "?");
-    r->what = dl_asprintf("%s %.*s", method, (int)qlen, q->path);
+    {
+        /* Messages name the path, without host and query. */
+        const char *p = q->path;
+
+        if (is_absolute(p)) {
+            p = strstr(p, "://") + 3;
+            p += strcspn(p, "/?");
+        }
+        qlen = strcspn(p, "?");
+        r->what = dl_asprintf("%s %.*s", method, (int)qlen, *p ? p : "/");
+    }
     if (body) {
         r->body = dl_strdup(body);
         r->body_len = strlen(body);
@@ -555,8 +566,7 @@ static void complete(struct dl_gcp_client *c, struct req *r, int rc,
                      const struct dl_err *err)
 {
     struct dl_gcp_response resp;
-    json_t *json = NULL;
-    struct dl_err perr;
+    json_t *json = r->json;
     struct dl_gcp_api_metrics *m = &c->m.api[r->api];
 
     if (list_of(c, r))
@@ -568,19 +578,10 @@ static void complete(struct dl_gcp_client *c, struct req *r, int rc,
     resp.body_len = r->x.body_in.len;
     resp.xfer = &r->x;
     resp.attempts = r->attempts;
-    if (rc == 0 && !(r->flags & DL_GCP_RAW) && !r->streamed && !r->on_data) {
-        if (r->x.body_in.len == 0) {
-            json = json_object();
-        } else {
-            json = json_loadb(r->x.body_in.ptr, r->x.body_in.len, 0, NULL);
-            if (!json) {
-                rc = dl_err_set(&perr, DL_ETRANSIENT,
-                                "%s: HTTP %d: response is not valid JSON "
-                                "(%zu bytes; truncated?)",
-                                r->what, r->x.status, r->x.body_in.len);
-                err = &perr;
-            }
-        }
+    r->json = NULL;
+    if (rc < 0) {
+        json_decref(json);
+        json = NULL;
     }
     resp.json = json;
     m->requests++;
@@ -619,6 +620,9 @@ static void attempt_done(struct dl_gcp_client *c, struct req *r)
     struct dl_gcp_api_metrics *m = &c->m.api[r->api];
     int64_t now = now_ns(c), hint = 0, delay, cap;
     struct dl_err err;
+    /* A failure of the transfer itself (no status, or a 2xx cut short) is
+     * judged like a connection error, not by its status. */
+    int transport_failed = x->result < 0 && x->status < 300;
     int rc = 0;
 
     c->inflight_api[r->api]--;
@@ -632,21 +636,35 @@ static void attempt_done(struct dl_gcp_client *c, struct req *r)
         rc = dl_err_set(&err, x->result, "%s: %s", r->what, x->errmsg);
         if (x->status)
             err.http_status = x->status;
-        if (x->status >= 300) /* a cut error body: judge by status */
+        if (!transport_failed) /* a cut error body: judge by status */
             rc = dl_gcp_error_parse(&err, x->status, x->body_in.ptr,
                                     x->body_in.len, r->what);
     } else if (x->status < 200 || x->status >= 300) {
         rc = dl_gcp_error_parse(&err, x->status, x->body_in.ptr, x->body_in.len,
                                 r->what);
+    } else if (!(r->flags & DL_GCP_RAW) && !r->on_data) {
+        if (x->body_in.len == 0)
+            r->json = json_object();
+        else
+            r->json = json_loadb(x->body_in.ptr, x->body_in.len, 0, NULL);
+        if (!r->json) {
+            /* A body cut without a transport error (connection closed
+             * early, a broken proxy): as retryable as a reset. */
+            rc = dl_err_set(&err, DL_ETRANSIENT,
+                            "%s: HTTP %d: response is not valid JSON "
+                            "(%zu bytes; truncated?)",
+                            r->what, x->status, x->body_in.len);
+            err.http_status = x->status;
+            transport_failed = 1;
+        }
     }
     if (rc == 0) {
         bucket_recover(&c->bucket[r->api]);
         complete(c, r, 0, NULL);
         return;
     }
-    if (x->status == 429) {
+    if (x->status == 429)
         bucket_throttle(&c->bucket[r->api], now);
-    }
     if (x->status == 401 && !r->auth_retried && needs_token(c, r)) {
         /* The token may have been revoked or expired early: fetch a new
          * one once, then fail. */
@@ -659,8 +677,9 @@ static void attempt_done(struct dl_gcp_client *c, struct req *r)
         m->retries++;
         return;
     }
-    if (!retryable(r, x->result < 0 && x->status == 0 ? 0 : x->status,
-                   err.google_status, x->maybe_sent) ||
+    if ((transport_failed && rc != DL_ETRANSIENT) ||
+        !retryable(r, transport_failed ? 0 : x->status, err.google_status,
+                   x->maybe_sent || x->status > 0) ||
         r->attempts >= c->o.max_attempts) {
         if (r->attempts > 1) {
             size_t n = strlen(err.msg);
@@ -671,7 +690,7 @@ static void attempt_done(struct dl_gcp_client *c, struct req *r)
         complete(c, r, rc, &err);
         return;
     }
-    if (x->status >= 400) {
+    if (x->status >= 400 && !transport_failed) {
         char ra[64];
 
         hint = dl_gcp_error_retry_delay(x->body_in.ptr, x->body_in.len);

@@ -44,7 +44,7 @@ int dl_gcp_host_is_loopback(const char *host)
     if (strncmp(host, "127.", 4) == 0) {
         /* 127.0.0.0/8: three more dotted decimal octets. */
         const char *p = host + 4;
-        int parts = 1;
+        int parts = 2; /* "127" and the octet after the dot */
 
         for (; *p; p++) {
             if (*p == '.')

@@ -142,29 +142,44 @@ static void sync_op_done(struct dl_gcp_client *c, int rc, json_t *result,
         s->result = json_incref(result);
 }
 
+struct sync_query {
+    struct sync_op op;
+    dl_firestore_doc_fn fn;
+    void *ud;
+};
+
+static int sync_query_doc(void *ud, json_t *doc)
+{
+    struct sync_query *s = ud;
+
+    return s->fn(s->ud, doc);
+}
+
 int dl_firestore_run_query(struct dl_gcp_client *c, const char *parent,
                            json_t *structured_query, dl_firestore_doc_fn fn,
                            void *ud, size_t *ndocs, struct dl_err *err)
 {
-    struct sync_op s;
+    struct sync_query s;
     int rc;
 
     if (ndocs)
         *ndocs = 0;
     memset(&s, 0, sizeof(s));
-    rc = dl_firestore_run_query_submit(c, parent, structured_query, fn,
-                                       sync_op_done, &s, err);
+    s.fn = fn;
+    s.ud = ud;
+    rc = dl_firestore_run_query_submit(c, parent, structured_query,
+                                       sync_query_doc, sync_op_done, &s, err);
     if (rc < 0)
         return rc;
-    if (dl_gcp__run_until(c, &s.done) < 0 && !s.done)
+    if (dl_gcp__run_until(c, &s.op.done) < 0 && !s.op.done)
         return dl_err_set(err, DL_ERROR, "gcp loop stalled");
-    if (s.rc < 0) {
-        dl_err_copy(err, &s.err);
-        return s.rc;
+    if (s.op.rc < 0) {
+        dl_err_copy(err, &s.op.err);
+        return s.op.rc;
     }
     if (ndocs)
-        *ndocs = (size_t)json_integer_value(s.result);
-    json_decref(s.result);
+        *ndocs = (size_t)json_integer_value(s.op.result);
+    json_decref(s.op.result);
     return 0;
 }
 

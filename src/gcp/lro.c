@@ -99,7 +99,9 @@ static int poll_op(struct dl_gcp_client *c, struct lro *l, struct dl_err *err)
     json_t *body = NULL;
     int rc;
 
-    if (dl_gcp_client_now(c) - l->started > l->o.timeout_ns)
+    int64_t wait = l->polls == 0 && l->o.use_wait ? 0 : l->delay;
+
+    if (dl_gcp_client_now(c) + wait - l->started > l->o.timeout_ns)
         return dl_err_set(err, DL_ETRANSIENT,
                           "operation '%s' not done after %lld s (%d polls)",
                           l->name, (long long)(l->o.timeout_ns / DL_NS_PER_SEC),
@@ -120,7 +122,7 @@ static int poll_op(struct dl_gcp_client *c, struct lro *l, struct dl_err *err)
     q.path = path;
     q.done = on_poll;
     q.ud = l;
-    q.delay_ns = l->polls == 0 && l->o.use_wait ? 0 : l->delay;
+    q.delay_ns = wait;
     rc = dl_gcp_submit(c, &q, err);
     l->polls++;
     l->delay = l->delay * 3 / 2;
