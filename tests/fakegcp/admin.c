@@ -10,8 +10,96 @@
 static const char *const state_keys[] = {"projects", "run",     "iam", "builds",
                                          "bigquery", "storage", NULL};
 
+/* Does obj have a string at the dotted path? */
+static int has_str(json_t *obj, const char *path)
+{
+    char key[64];
+    const char *dot;
+    while ((dot = strchr(path, '.'))) {
+        snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
+        obj = json_object_get(obj, key);
+        path = dot + 1;
+    }
+    return json_is_string(json_object_get(obj, path));
+}
+
+/* Every element of state.a[.b] must be an object with string fields
+ * (NULL-terminated list). 0 or -1 with resp filled. */
+static int check_list(struct fk_resp *resp, json_t *st, const char *a,
+                      const char *b, const char *const *fields)
+{
+    json_t *arr = json_object_get(st, a);
+    size_t i;
+    json_t *x;
+    if (b)
+        arr = json_object_get(arr, b);
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr)) {
+        fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
+                 "\"%s%s%s\" must be an array", a, b ? "." : "", b ? b : "");
+        return -1;
+    }
+    json_array_foreach(arr, i, x)
+    {
+        for (const char *const *f = fields; *f; f++) {
+            if (json_is_object(x) && has_str(x, *f))
+                continue;
+            fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
+                     "%s%s%s[%zu] needs a string \"%s\"", a, b ? "." : "",
+                     b ? b : "", i, *f);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int check_policies(struct fk_resp *resp, json_t *iam)
+{
+    const char *key;
+    json_t *p, *b, *m;
+    size_t i, j;
+    json_object_foreach(iam, key, p)
+    {
+        json_t *bindings = json_object_get(p, "bindings");
+        int ok = json_is_object(p) && (!bindings || json_is_array(bindings));
+        json_array_foreach(bindings, i, b)
+        {
+            json_t *members = json_object_get(b, "members");
+            if (!has_str(b, "role") || !json_is_array(members))
+                ok = 0;
+            json_array_foreach(members, j, m) if (!json_is_string(m)) ok = 0;
+        }
+        if (!ok) {
+            fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
+                     "iam[\"%s\"] is not a policy with bindings of a role "
+                     "and members",
+                     key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_shape(struct fk_resp *resp, json_t *st)
 {
+    static const char *const name[] = {"name", NULL};
+    static const char *const build[] = {"id", "projectId", "status", NULL};
+    static const char *const table[] = {"tableReference.projectId",
+                                        "tableReference.datasetId",
+                                        "tableReference.tableId", NULL};
+    static const char *const dataset[] = {"datasetReference.projectId",
+                                          "datasetReference.datasetId", NULL};
+    static const char *const object[] = {"bucket", "name", NULL};
+    if (check_list(resp, st, "run", "services", name) ||
+        check_list(resp, st, "run", "revisions", name) ||
+        check_list(resp, st, "builds", NULL, build) ||
+        check_list(resp, st, "bigquery", "tables", table) ||
+        check_list(resp, st, "bigquery", "datasets", dataset) ||
+        check_list(resp, st, "storage", "buckets", name) ||
+        check_list(resp, st, "storage", "objects", object) ||
+        check_policies(resp, json_object_get(st, "iam")))
+        return -1;
     static const char *const run_keys[] = {"services", "revisions", NULL};
     static const char *const bq_keys[] = {"tables", "datasets", NULL};
     static const char *const gcs_keys[] = {"buckets", "objects", NULL};

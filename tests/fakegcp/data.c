@@ -446,8 +446,8 @@ static int cmp_object(const void *a, const void *b)
     int r = strcmp(sget(x, "name"), sget(y, "name"));
     if (r)
         return r;
-    long long gx = atoll(sget(x, "generation")),
-              gy = atoll(sget(y, "generation"));
+    const char *sx = sget(x, "generation"), *sy = sget(y, "generation");
+    long long gx = sx ? atoll(sx) : 0, gy = sy ? atoll(sy) : 0;
     return gx < gy ? -1 : gx > gy;
 }
 

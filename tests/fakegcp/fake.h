@@ -152,5 +152,8 @@ void fk_requests_reset(void);
 /* Faults (server.c): set from a flat object; 0 or -1 with msg. */
 int fk_faults_set(json_t *f, char *msg, size_t msgsize);
 json_t *fk_faults_json(void);
+/* Should this write lose a race with a concurrent writer (etagRaceRate)?
+ * The handler then changes the resource as "someone else" first. */
+int fk_fault_etag_race(const char *path);
 
 #endif

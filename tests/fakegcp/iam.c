@@ -317,7 +317,29 @@ static void do_get(struct fk_resp *resp, const char *key, json_t *options)
     fk_ok(resp, policy_view(json_object_get(iam, key), requested));
 }
 
-static void do_set(struct fk_resp *resp, const char *key, json_t *body)
+/* A concurrent writer adds a member of its own to roles/browser. */
+static void race(json_t *iam, const char *key)
+{
+    static int n;
+    char member[64], etag[16];
+    json_t *cur = json_object_get(iam, key);
+    json_t *p = cur ? json_deep_copy(cur) : json_object();
+    json_t *bindings = json_object_get(p, "bindings");
+    if (!bindings) {
+        bindings = json_array();
+        json_object_set_new(p, "bindings", bindings);
+    }
+    snprintf(member, sizeof member, "user:racer-%d@example.com", ++n);
+    json_array_append_new(
+        bindings,
+        json_pack("{s:s,s:[s]}", "role", "roles/browser", "members", member));
+    new_etag(etag);
+    json_object_set_new(iam, key, normalize_policy(p, etag));
+    json_decref(p);
+}
+
+static void do_set(struct fk_resp *resp, const char *key, json_t *body,
+                   const char *path)
 {
     static const char *const keys[] = {"policy", "updateMask", NULL};
     if (fk_check_fields(resp, body, "", keys))
@@ -330,6 +352,8 @@ static void do_set(struct fk_resp *resp, const char *key, json_t *body)
         iam = json_object();
         json_object_set_new(fk.state, "iam", iam);
     }
+    if (fk_fault_etag_race(path))
+        race(iam, key);
     json_t *cur = json_object_get(iam, key);
     const char *cur_etag =
         cur ? json_string_value(json_object_get(cur, "etag")) : EMPTY_ETAG;
@@ -396,7 +420,7 @@ static void project_set_iam(struct fk_req *req, struct fk_resp *resp)
     if (!body)
         return;
     if (!project_key(resp, req->caps[0], key, sizeof key))
-        do_set(resp, key, body);
+        do_set(resp, key, body, req->path);
     json_decref(body);
 }
 
@@ -488,7 +512,7 @@ static void service_set_iam(struct fk_req *req, struct fk_resp *resp)
     if (!body)
         return;
     if (!service_key(req, resp, key, sizeof key))
-        do_set(resp, key, body);
+        do_set(resp, key, body, req->path);
     json_decref(body);
 }
 

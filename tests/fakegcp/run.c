@@ -661,7 +661,7 @@ static json_t *start_op(const char *p, const char *l, json_t *svc,
     json_t *op =
         json_pack("{s:s,s:o}", "name", name, "metadata", with_type(svc));
     json_t *rec = json_pack(
-        "{s:s,s:s,s:I,s:b,s:s,s:b,s:b,s:O}", "name", name, "kind", "run",
+        "{s:s,s:s,s:I,s:b,s:s,s:b,s:b,s:o}", "name", name, "kind", "run",
         "dueNs", (json_int_t)(fk_now_ns() + fk.op_delay_ms * DL_NS_PER_MS),
         "complete", 0, "service", sget(svc, "name"), "newRevision",
         new_revision, "delete", is_delete, "op", op);
@@ -713,6 +713,27 @@ static int check_revision_name(struct fk_resp *resp, json_t *svc,
              "exists.",
              rev);
     return -1;
+}
+
+/* A concurrent writer changes a label of its own (etagRaceRate). */
+static void race(json_t *svc, const char *p)
+{
+    static int n;
+    char v[32];
+    json_t *labels = json_object_get(svc, "labels");
+    if (!json_is_object(labels)) {
+        labels = json_object();
+        json_object_set_new(svc, "labels", labels);
+    }
+    snprintf(v, sizeof v, "%d", ++n);
+    json_object_set_new(labels, "fakegcp-race", json_string(v));
+    touch(svc, p, 1);
+    json_object_del(svc, "reconciling");
+    json_object_set(svc, "observedGeneration",
+                    json_object_get(svc, "generation"));
+    json_object_set_new(
+        svc, "terminalCondition",
+        condition("Ready", "CONDITION_SUCCEEDED", sget(svc, "updateTime")));
 }
 
 /* ---- handlers ---- */
@@ -928,6 +949,8 @@ static void patch_existing(struct fk_req *req, struct fk_resp *resp,
     const char *etag = sget(body, "etag");
     json_t *next;
     int template_changed, changed;
+    if (fk_fault_etag_race(req->path))
+        race(svc, p);
     if (validate_service(resp, body, sid, !fk_query(req, "updateMask")))
         return;
     if (etag && *etag && strcmp(etag, sget(svc, "etag")) != 0) {
@@ -1008,6 +1031,8 @@ static void delete_service(struct fk_req *req, struct fk_resp *resp)
         not_found(resp, "service", name);
         return;
     }
+    if (fk_fault_etag_race(req->path))
+        race(svc, p);
     const char *etag = fk_query(req, "etag");
     if (etag && *etag && strcmp(etag, sget(svc, "etag")) != 0) {
         fk_error(resp, 409, "ABORTED", NULL,
@@ -1101,6 +1126,97 @@ static json_t *find_op(struct fk_req *req)
     snprintf(name, sizeof name, "projects/%s/locations/%s/operations/%s",
              id ? id : req->caps[0], req->caps[1], req->caps[2]);
     return find_named(fk.ops, name, NULL);
+}
+
+/* operations.list: filter "done:true" / "done:false" (or none). */
+static void list_operations(struct fk_req *req, struct fk_resp *resp)
+{
+    char prefix[600];
+    const char *id = fk_project_id(req->caps[0]);
+    const char *filter = fk_query(req, "filter");
+    int want = -1;
+    size_t i;
+    json_t *rec, *arr = json_array(), *out = json_object();
+    if (filter &&
+        (!strcmp(filter, "done:true") || !strcmp(filter, "done=true")))
+        want = 1;
+    else if (filter &&
+             (!strcmp(filter, "done:false") || !strcmp(filter, "done=false")))
+        want = 0;
+    else if (filter && *filter) {
+        bad_field(resp, "filter", "filter: only done:true or done:false");
+        goto done;
+    }
+    snprintf(prefix, sizeof prefix, "projects/%s/locations/%s/operations/",
+             id ? id : req->caps[0], req->caps[1]);
+    json_array_foreach(fk.ops, i, rec)
+    {
+        json_t *op = json_object_get(rec, "op");
+        int is_done = json_is_true(json_object_get(op, "done"));
+        if (strcmp(sget(rec, "kind"), "run") ||
+            strncmp(sget(rec, "name"), prefix, strlen(prefix)) ||
+            (want >= 0 && want != is_done))
+            continue;
+        json_array_append(arr, op);
+    }
+    if (fk_paginate(resp, out, "operations", arr, fk_query(req, "pageSize"),
+                    fk_query(req, "pageToken"), 100, 100) == 0)
+        fk_ok(resp, json_deep_copy(out));
+done:
+    json_decref(out);
+    json_decref(arr);
+}
+
+/* revisions.delete: not the latest, not serving; else an operation. */
+static void delete_revision(struct fk_req *req, struct fk_resp *resp)
+{
+    char sname[1200], name[2048];
+    size_t idx = 0, i;
+    json_t *t;
+    service_name(sname, sizeof sname, req->caps[0], req->caps[1], req->caps[2]);
+    snprintf(name, sizeof name, "%s/revisions/%s", sname, req->caps[3]);
+    json_t *rev = find_named(revisions(), name, &idx);
+    json_t *svc = find_named(services(), sname, NULL);
+    if (!rev) {
+        not_found(resp, "revision", name);
+        return;
+    }
+    int serving = svc && ((sget(svc, "latestCreatedRevision") &&
+                           !strcmp(sget(svc, "latestCreatedRevision"), name)) ||
+                          (sget(svc, "latestReadyRevision") &&
+                           !strcmp(sget(svc, "latestReadyRevision"), name)));
+    json_array_foreach(json_object_get(svc, "traffic"), i, t)
+    {
+        const char *r = sget(t, "revision");
+        if (r && !strcmp(r, req->caps[3]))
+            serving = 1;
+    }
+    if (serving) {
+        fk_error(resp, 400, "FAILED_PRECONDITION", NULL,
+                 "Revision %s is the latest or is serving traffic and "
+                 "cannot be deleted.",
+                 req->caps[3]);
+        return;
+    }
+    const char *etag = fk_query(req, "etag");
+    if (etag && *etag && strcmp(etag, sget(rev, "etag")) != 0) {
+        fk_error(resp, 409, "ABORTED", NULL,
+                 "The revision \"%s\" was modified since it was read.", name);
+        return;
+    }
+    char uuid[37], opname[1200];
+    const char *id = fk_project_id(req->caps[0]);
+    fk_uuid4(uuid);
+    snprintf(opname, sizeof opname, "projects/%s/locations/%s/operations/%s",
+             id ? id : req->caps[0], req->caps[1], uuid);
+    json_t *meta = json_pack(
+        "{s:s}", "@type", "type.googleapis.com/google.cloud.run.v2.Revision");
+    json_object_update(meta, rev);
+    fk_ok(resp, json_pack("{s:s,s:O,s:b,s:O}", "name", opname, "metadata", meta,
+                          "done", 1, "response", meta));
+    json_decref(meta);
+    if (!is_true(fk_query(req, "validateOnly")))
+        json_array_remove(revisions(), idx);
 }
 
 static void get_operation(struct fk_req *req, struct fk_resp *resp)
@@ -1232,6 +1348,8 @@ const struct fk_route fk_routes_run[] = {
     {"DELETE", S "/*", delete_service, 0},
     {"GET", S "/*/revisions", list_revisions, 0},
     {"GET", S "/*/revisions/*", get_revision, 0},
+    {"DELETE", S "/*/revisions/*", delete_revision, 0},
+    {"GET", "/v2/projects/*/locations/*/operations", list_operations, 0},
     {"GET", "/v2/projects/*/locations/*/operations/*", get_operation, 0},
     {"POST", "/v2/projects/*/locations/*/operations/*:wait", wait_operation,
      FK_ROUTE_NOLOCK},

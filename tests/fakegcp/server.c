@@ -106,7 +106,7 @@ static struct {
     int ncodes;
     int code[MAX_FAULT_CODES];
     double rate[MAX_FAULT_CODES];
-    double reset_rate, truncate_rate;
+    double reset_rate, truncate_rate, etag_race_rate;
     long retry_info_s;
     int has_regex;
     regex_t regex;
@@ -184,6 +184,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             sum += faults.reset_rate;
         } else if (!strcmp(key, "truncateRate")) {
             rc = rate_of(v, &faults.truncate_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "etagRaceRate")) {
+            rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
         } else if (!strcmp(key, "pathRegex")) {
             if (!json_is_string(v) ||
                 regcomp(&faults.regex, json_string_value(v),
@@ -212,6 +214,17 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
         faults.spec = json_deep_copy(f);
     pthread_mutex_unlock(&fault_mu);
     return rc;
+}
+
+int fk_fault_etag_race(const char *path)
+{
+    int race = 0;
+    pthread_mutex_lock(&fault_mu);
+    if (faults.etag_race_rate > 0 &&
+        (!faults.has_regex || regexec(&faults.regex, path, 0, NULL, 0) == 0))
+        race = rng_next() < faults.etag_race_rate;
+    pthread_mutex_unlock(&fault_mu);
+    return race;
 }
 
 json_t *fk_faults_json(void)
@@ -396,6 +409,40 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
     return ret;
 }
 
+/* BigQuery and Storage answer every error with the legacy errors[] too:
+ * add it to the server's own errors (auth, faults) on their paths. */
+static void add_legacy_errors(const char *path, struct fk_resp *resp)
+{
+    json_t *e = json_object_get(resp->json, "error");
+    const char *reason;
+    if (!e || json_object_get(e, "errors") ||
+        (strncmp(path, "/storage/", 9) && strncmp(path, "/bigquery/", 10)))
+        return;
+    switch (resp->status) {
+    case 401:
+        reason = "required";
+        break;
+    case 403:
+        reason = "forbidden";
+        break;
+    case 404:
+        reason = "notFound";
+        break;
+    case 409:
+        reason = "conflict";
+        break;
+    case 429:
+        reason = "rateLimitExceeded";
+        break;
+    default:
+        reason = resp->status >= 500 ? "backendError" : "invalid";
+    }
+    json_object_set_new(e, "errors",
+                        json_pack("[{s:O,s:s,s:s}]", "message",
+                                  json_object_get(e, "message"), "domain",
+                                  "global", "reason", reason));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -519,6 +566,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 send:
     if (resp.status == 0)
         fk_error(&resp, 500, "INTERNAL", NULL, "handler gave no response");
+    if (resp.status >= 400)
+        add_legacy_errors(url, &resp);
     if (!admin) /* the admin API is the observer, not the observed */
         count_request(method, route ? route->pattern : url, url, resp.status);
     ret = send_resp(conn, &resp, truncate);

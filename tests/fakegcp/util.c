@@ -287,12 +287,20 @@ int fk_paginate(struct fk_resp *resp, json_t *out, const char *key, json_t *arr,
     if (size > max_size)
         size = max_size;
     if (token && *token) {
-        /* tokens are base64("o:<offset>") */
+        /* tokens are base64("o:<offset>") without padding */
         unsigned char dec[64];
+        char padded[84];
         size_t tl = strlen(token);
-        int n = tl < 80 ? EVP_DecodeBlock(dec, (const unsigned char *)token,
-                                          (int)tl)
-                        : -1;
+        int n = -1;
+        if (tl < 80 && strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                                     "nopqrstuvwxyz0123456789") == tl) {
+            snprintf(padded, sizeof padded, "%s%s", token,
+                     tl % 4 == 2   ? "=="
+                     : tl % 4 == 3 ? "="
+                                   : "");
+            n = EVP_DecodeBlock(dec, (const unsigned char *)padded,
+                                (int)strlen(padded));
+        }
         if (n < 3 || dec[0] != 'o' || dec[1] != ':') {
             fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
                      "Invalid page token \"%s\"", token);
@@ -314,6 +322,7 @@ int fk_paginate(struct fk_resp *resp, json_t *out, const char *key, json_t *arr,
         char raw[32], tok[64];
         int n = snprintf(raw, sizeof raw, "o:%ld", start + size);
         fk_b64(tok, (unsigned char *)raw, (size_t)n);
+        tok[strcspn(tok, "=")] = '\0';
         json_object_set_new(out, "nextPageToken", json_string(tok));
     }
     return 0;

@@ -74,8 +74,10 @@ fk.check(st == 429 and "Retry-After" not in h, "no Retry-After by default")
 
 # 4. pathRegex limits faults to matching paths.
 put_faults({"500": 1.0, "pathRegex": "^/storage/"})
-st, _, _ = c.request("GET", "/storage/v1/b?project=" + fk.PROJECT)
+st, body, _ = c.request("GET", "/storage/v1/b?project=" + fk.PROJECT)
 fk.check(st == 500, "storage path faulted")
+fk.check(body["error"]["errors"][0]["reason"] == "backendError",
+         "Storage errors carry the legacy errors[]")
 st, _, _ = c.request("GET", get_path)
 fk.check(st == 200, "other paths untouched")
 
@@ -96,6 +98,37 @@ t0 = time.monotonic()
 st, _, _ = c.request("GET", get_path)
 dt = time.monotonic() - t0
 fk.check(st == 200 and dt >= 0.15, "latency %.3f s >= 0.15" % dt)
+
+# 7b. etag races: a concurrent writer gets in first.
+put_faults({})
+iam = "/v1/projects/%s" % fk.PROJECT
+st, pol, _ = c.request("POST", iam + ":getIamPolicy", {})
+put_faults({"etagRaceRate": 1.0})
+pol.setdefault("bindings", []).append({"role": "roles/viewer",
+                                       "members": ["user:mine@example.com"]})
+st, body, _ = c.request("POST", iam + ":setIamPolicy", {"policy": pol})
+fk.check(st == 409 and body["error"]["status"] == "ABORTED",
+         "IAM write loses the race: %s" % st)
+put_faults({})
+st, pol, _ = c.request("POST", iam + ":getIamPolicy", {})
+members = [m for b in pol["bindings"] for m in b["members"]]
+fk.check(any(m.startswith("user:racer-") for m in members),
+         "the racer's member is there")
+fk.check("user:mine@example.com" not in members, "the lost write is not")
+S = "/v2/projects/%s/locations/us-central1/services" % fk.PROJECT
+st, op, _ = c.request("POST", S + "?serviceId=raced",
+                      {"template": {"containers": [{"image": "x"}]}})
+c.request("POST", "/v2/%s:wait" % op["name"], {"timeout": "10s"})
+st, svc, _ = c.request("GET", S + "/raced")
+put_faults({"etagRaceRate": 1.0, "pathRegex": "/services/"})
+st, body, _ = c.request("PATCH", S + "/raced?updateMask=labels",
+                        {"labels": {"a": "b"}, "etag": svc["etag"]})
+fk.check(st == 409 and body["error"]["status"] == "ABORTED",
+         "Run patch loses the race")
+put_faults({})
+st, svc2, _ = c.request("GET", S + "/raced")
+fk.check(svc2["etag"] != svc["etag"] and "fakegcp-race" in svc2["labels"]
+         and svc2["generation"] == "2", "the racer changed the service")
 
 # 8. Bad fault specs are rejected; {} clears.
 fk.check(put_faults({"503": 2})[0] == 400, "rate > 1 rejected")

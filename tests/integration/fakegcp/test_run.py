@@ -187,6 +187,25 @@ fk.check(names == sorted(names) and len(names) == 5 and pages == 3,
 st, err, _ = c.request("GET", S + "?pageToken=garbage")
 fk.check(st == 400, "bad page token")
 
+# revisions.delete: the serving/latest one is refused, an old one goes
+st, err, _ = c.request("DELETE", "/v2/" + get()["latestCreatedRevision"])
+fk.check(st == 400 and err["error"]["status"] == "FAILED_PRECONDITION",
+         "latest revision cannot be deleted")
+st, err, _ = c.request("DELETE", "/v2/" + rev3)
+fk.check(st == 400, "revision with traffic cannot be deleted")
+st, op, _ = c.request("DELETE", "/v2/" + rev1)
+fk.check(st == 200 and op.get("done") is True, "old revision deleted")
+st, _, _ = c.request("GET", "/v2/" + rev1)
+fk.check(st == 404, "deleted revision is gone")
+
+# operations.list with done filters
+L = "/v2/projects/%s/locations/europe-west1/operations" % fk.PROJECT
+st, ops, _ = c.request("GET", L + "?filter=done:true")
+fk.check(st == 200 and len(ops["operations"]) >= 5 and
+         all(o.get("done") for o in ops["operations"]), "done operations")
+st, _, _ = c.request("GET", L + "?filter=bogus")
+fk.check(st == 400, "unsupported operations filter")
+
 # delete: generation bumps, service gone, op completes
 before = get()
 st, op, _ = c.request("DELETE", S + "/api?etag=" +
