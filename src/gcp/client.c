@@ -47,6 +47,8 @@ struct req {
     int streamed;     /* bytes went to on_data: never retried */
     int attempts;
     json_t *json; /* the parsed answer, between attempt_done and complete */
+    int fail_rc;  /* failed before it was sent: run_completed reports it */
+    struct dl_err *fail_err;
     int64_t deadline, not_before, attempt_start;
     size_t max_body;
     dl_gcp_data_fn on_data;
@@ -168,6 +170,7 @@ static void req_free(struct req *r)
     dl_buf_dispose(&r->x.body_in);
     dl_buf_dispose(&r->x.head_in);
     json_decref(r->json);
+    free(r->fail_err);
     free(r);
 }
 
@@ -430,8 +433,25 @@ void dl_gcp__token_set(struct dl_gcp_client *c, const char *token,
         r->wants_token = 0;
 }
 
-static void complete(struct dl_gcp_client *c, struct req *r, int rc,
-                     const struct dl_err *err);
+static struct list *list_of(struct dl_gcp_client *c, struct req *r);
+
+/*
+ * Fail r, which was never sent, from the loop rather than here: callbacks
+ * run only from run_completed, so that whoever iterates a list (dispatch)
+ * never sees it change under its feet.
+ */
+static void defer_fail(struct dl_gcp_client *c, struct req *r, int rc,
+                       const struct dl_err *err)
+{
+    if (list_of(c, r))
+        list_remove(list_of(c, r), r);
+    r->fail_rc = rc < 0 ? rc : DL_ERROR;
+    free(r->fail_err);
+    r->fail_err = dl_malloc(sizeof(*r->fail_err));
+    dl_err_copy(r->fail_err, err);
+    r->state = Q_COMPLETED;
+    list_push(&c->completed, r);
+}
 
 void dl_gcp__token_fail(struct dl_gcp_client *c, const struct dl_err *err)
 {
@@ -442,7 +462,7 @@ void dl_gcp__token_fail(struct dl_gcp_client *c, const struct dl_err *err)
     for (r = c->queued.head; r; r = next) {
         next = r->next;
         if (r->wants_token)
-            complete(c, r, err->code ? err->code : DL_EAUTH, err);
+            defer_fail(c, r, err->code ? err->code : DL_EAUTH, err);
     }
 }
 
@@ -794,11 +814,8 @@ static int start(struct dl_gcp_client *c, struct req *r)
     list_push(&c->inflight, r);
     c->inflight_api[r->api]++;
     if (c->t->ops->start(c->t, x, &err) < 0) {
-        list_remove(&c->inflight, r);
         c->inflight_api[r->api]--;
-        r->state = Q_QUEUED;
-        list_push(&c->queued, r);
-        complete(c, r, err.code, &err);
+        defer_fail(c, r, err.code, &err);
         return -1;
     }
     return 0;
@@ -825,7 +842,7 @@ static int64_t dispatch(struct dl_gcp_client *c)
             dl_err_set(&err, DL_ETRANSIENT,
                        "%s: time budget spent before it could be sent",
                        r->what);
-            complete(c, r, DL_ETRANSIENT, &err);
+            defer_fail(c, r, DL_ETRANSIENT, &err);
             continue;
         }
         if (!r->internal) {
@@ -877,7 +894,10 @@ static void run_completed(struct dl_gcp_client *c)
 
         list_remove(&c->completed, r);
         r->state = Q_DETACHED; /* attempt_done re-queues or completes it */
-        attempt_done(c, r);
+        if (r->fail_rc)
+            complete(c, r, r->fail_rc, r->fail_err);
+        else
+            attempt_done(c, r);
     }
 }
 

@@ -474,6 +474,49 @@ static void test_replay_unmatched(void **state)
                                  "/v2/nothing");
 }
 
+struct nested {
+    int outer_done, inner_rc;
+};
+
+static void nested_done(struct dl_gcp_client *cl, int rc,
+                        const struct dl_gcp_response *r,
+                        const struct dl_err *err, void *ud)
+{
+    struct nested *n = ud;
+    struct dl_err e2;
+
+    (void)r;
+    (void)err;
+    assert_int_equal(rc, 0);
+    /* A completion callback may make a synchronous call. */
+    if (n->outer_done++ == 0)
+        n->inner_rc =
+            dl_gcp_call(cl, DL_GCP_RUN, "GET", "/v2/inner", NULL, NULL, &e2);
+}
+
+static void test_nested_sync_call(void **state)
+{
+    struct nested n = {0, -1};
+    struct dl_gcp_request q;
+    struct dl_err err;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        gcp_test_add(t, "GET", SVC, FIX("run-service.http"));
+    gcp_test_add(t, "GET", "/v2/inner", FIX("run-service.http"));
+    memset(&q, 0, sizeof(q));
+    q.api = DL_GCP_RUN;
+    q.path = SVC;
+    q.done = nested_done;
+    q.ud = &n;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dl_gcp_submit(c, &q, &err), 0);
+    assert_int_equal(dl_gcp_client_run(c, &err), 0);
+    assert_int_equal(n.outer_done, 3);
+    assert_int_equal(n.inner_rc, 0);
+    assert_int_equal(dl_http_replay_unused(t), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_unmatched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_sync_call, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

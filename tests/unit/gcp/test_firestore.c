@@ -227,6 +227,31 @@ static void test_documents(void **state)
     json_decref(fields);
 }
 
+static int sync_from_stream(void *ud, json_t *doc)
+{
+    struct dl_err err;
+
+    (void)doc;
+    *(int *)ud =
+        dl_gcp_call(c, DL_GCP_FIRESTORE, "GET", "/v1/x", NULL, NULL, &err);
+    return 0;
+}
+
+static void test_no_sync_call_from_stream(void **state)
+{
+    json_t *q = query();
+    struct dl_err err;
+    int rc = 0;
+
+    (void)state;
+    gcp_test_add(t, "POST", RUNQ, FIX("runquery-3.http"));
+    assert_int_equal(
+        dl_firestore_run_query(c, PARENT, q, sync_from_stream, &rc, NULL, &err),
+        0);
+    assert_int_equal(rc, DL_EINVALID);
+    json_decref(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +259,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_query_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_sync_call_from_stream, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
