@@ -236,18 +236,28 @@ static void drain(struct curl_transport *ct)
 static int ct_poll(struct dl_http_transport *t, int64_t timeout_ns)
 {
     struct curl_transport *ct = (struct curl_transport *)t;
-    int still = 0;
+    int still = 0, before = ct->running;
 
     curl_multi_perform(ct->multi, &still);
     drain(ct);
-    if (timeout_ns > 0) {
-        int ms = (int)(timeout_ns / DL_NS_PER_MS);
+    /*
+     * Wait only when nothing finished and curl still has sockets to watch:
+     * a transfer whose last bytes were read has no socket left, and
+     * curl_multi_poll would sleep the whole timeout before the next
+     * perform reports it done (measured: 1 s added to every runQuery).
+     */
+    if (timeout_ns > 0 && ct->running == before && still > 0) {
+        long ms = (long)(timeout_ns / DL_NS_PER_MS), curl_ms = -1;
 
         if (ms > 1000)
             ms = 1000;
         if (ms < 1)
             ms = 1;
-        curl_multi_poll(ct->multi, NULL, 0, ms, NULL);
+        if (curl_multi_timeout(ct->multi, &curl_ms) == CURLM_OK &&
+            curl_ms >= 0 && curl_ms < ms)
+            ms = curl_ms;
+        if (ms > 0)
+            curl_multi_poll(ct->multi, NULL, 0, (int)ms, NULL);
         curl_multi_perform(ct->multi, &still);
         drain(ct);
     }
