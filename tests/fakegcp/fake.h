@@ -59,7 +59,9 @@ struct fk_route {
 
 #define FK_ROUTE_NOAUTH 1 /* no bearer token needed */
 #define FK_ROUTE_NOLOCK 2 /* handler takes the lock itself */
-#define FK_ROUTE_ADMIN 4  /* /_fake/: no faults */
+#define FK_ROUTE_ADMIN                                                         \
+    4 /* marks /_fake/ routes (faults and counting                             \
+         skip /_fake/ paths by prefix) */
 
 /* The one global fake. */
 struct fk_global {

@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 
 #define EMPTY_ETAG "ACAB"
+#define MAX_PRINCIPALS 1500 /* counted per binding, as GCP does */
 
 static void new_etag(char out[16])
 {
@@ -151,7 +152,7 @@ static int validate_policy(struct fk_resp *resp, json_t *policy)
     static const char *const bkeys[] = {"role", "members", "condition", NULL};
     static const char *const ckeys[] = {"title", "description", "expression",
                                         "location", NULL};
-    size_t i, j;
+    size_t i, j, principals = 0;
     json_t *b, *m;
     if (!json_is_object(policy)) {
         fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
@@ -203,6 +204,7 @@ static int validate_policy(struct fk_resp *resp, json_t *policy)
         }
         json_array_foreach(json_object_get(b, "members"), j, m)
         {
+            principals++;
             if (!json_is_string(m) || !member_ok(json_string_value(m))) {
                 fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
                          "Invalid member type in %s. Please set a valid "
@@ -211,6 +213,13 @@ static int validate_policy(struct fk_resp *resp, json_t *policy)
                 return -1;
             }
         }
+    }
+    if (principals > MAX_PRINCIPALS) {
+        fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
+                 "The number of members in the policy (%zu) is larger than "
+                 "the maximum allowed size %d.",
+                 principals, MAX_PRINCIPALS);
+        return -1;
     }
     return 0;
 }
@@ -317,6 +326,22 @@ static void do_get(struct fk_resp *resp, const char *key, json_t *options)
     fk_ok(resp, policy_view(json_object_get(iam, key), requested));
 }
 
+/* Is a setIamPolicy updateMask something other than policy fields? */
+static int bad_mask(const char *mask)
+{
+    char *copy = dl_strdup(mask), *save = NULL;
+    int bad = 0;
+    for (char *f = strtok_r(copy, ",", &save); f;
+         f = strtok_r(NULL, ",", &save)) {
+        f += strspn(f, " ");
+        if (strcmp(f, "bindings") && strcmp(f, "etag") &&
+            strcmp(f, "auditConfigs") && strcmp(f, "version"))
+            bad = 1;
+    }
+    free(copy);
+    return bad;
+}
+
 /* A concurrent writer adds a member of its own to roles/browser. */
 static void race(json_t *iam, const char *key)
 {
@@ -368,6 +393,13 @@ static void do_set(struct fk_resp *resp, const char *key, json_t *body,
         return;
     }
     const char *mask = json_string_value(json_object_get(body, "updateMask"));
+    if (mask && bad_mask(mask)) {
+        fk_error(resp, 400, "INVALID_ARGUMENT", NULL,
+                 "Invalid update_mask \"%s\": only bindings, etag and "
+                 "auditConfigs may be updated",
+                 mask);
+        return;
+    }
     json_t *src = json_deep_copy(policy);
     if (cur && (!mask || !strstr(mask, "auditConfigs"))) {
         json_t *ac = json_object_get(cur, "auditConfigs");

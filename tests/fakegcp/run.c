@@ -321,6 +321,32 @@ static void apply_defaults(json_t *svc, const char *project)
     }
 }
 
+static const char *const resources_keys[] = {"limits", "cpuIdle",
+                                             "startupCpuBoost", NULL};
+static const char *const env_keys[] = {"name", "value", "valueSource", NULL};
+static const char *const scaling_keys[] = {
+    "minInstanceCount", "maxInstanceCount", "manualInstanceCount",
+    "scalingMode", NULL};
+
+/* env entries: known keys, a name, a value or a valueSource. */
+static int check_env(struct fk_resp *resp, json_t *env)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(env, i, e)
+    {
+        if (fk_check_fields(resp, e, "service.template.containers[0].env[0]",
+                            env_keys))
+            return -1;
+        if (!sget(e, "name") || !*sget(e, "name")) {
+            bad_field(resp, "service.template.containers[0].env[0].name",
+                      "template.containers[0].env[0].name: required");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Check a Service from a request body: 0 or -1 with resp filled. */
 static int validate_service(struct fk_resp *resp, json_t *svc, const char *sid,
                             int need_template)
@@ -336,7 +362,11 @@ static int validate_service(struct fk_resp *resp, json_t *svc, const char *sid,
         bad_field(resp, "service.template", "template: required");
         return -1;
     }
-    if (fk_check_fields(resp, t, "service.template", template_keys))
+    if (fk_check_fields(resp, t, "service.template", template_keys) ||
+        fk_check_fields(resp, json_object_get(t, "scaling"),
+                        "service.template.scaling", scaling_keys) ||
+        fk_check_fields(resp, json_object_get(svc, "scaling"),
+                        "service.scaling", scaling_keys))
         return -1;
     json_t *containers = json_object_get(t, "containers");
     if (!json_is_array(containers) || json_array_size(containers) == 0) {
@@ -347,7 +377,11 @@ static int validate_service(struct fk_resp *resp, json_t *svc, const char *sid,
     json_array_foreach(containers, i, c)
     {
         if (fk_check_fields(resp, c, "service.template.containers[0]",
-                            container_keys))
+                            container_keys) ||
+            fk_check_fields(resp, json_object_get(c, "resources"),
+                            "service.template.containers[0].resources",
+                            resources_keys) ||
+            check_env(resp, json_object_get(c, "env")))
             return -1;
         const char *image = sget(c, "image");
         if (!image || !*image) {
@@ -467,7 +501,7 @@ static json_t *create_revision(json_t *svc, int fail, const char *when)
     {
         if (!strcmp(k, "revision"))
             continue;
-        json_object_set(rev, k, v);
+        json_object_set_new(rev, k, json_deep_copy(v));
     }
     if (!json_object_get(rev, "scaling"))
         json_object_set_new(rev, "scaling",
@@ -527,10 +561,14 @@ static void set_traffic_statuses(json_t *svc)
     json_object_set_new(svc, "trafficStatuses", out);
 }
 
+/* A copy of svc with "@type" first, sharing nothing with it (the service
+ * changes later; what an operation reported must not). */
 static json_t *with_type(json_t *svc)
 {
     json_t *o = json_pack("{s:s}", "@type", SERVICE_TYPE);
-    json_object_update(o, svc);
+    json_t *copy = json_deep_copy(svc);
+    json_object_update(o, copy);
+    json_decref(copy);
     return o;
 }
 

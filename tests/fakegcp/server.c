@@ -18,7 +18,7 @@
 #include "fake.h"
 #include "util/alloc.h"
 
-#define BODY_MAX (8u * 1024u * 1024u)
+#define BODY_MAX (64u * 1024u * 1024u) /* big seeds for benchmarks */
 #define RECENT_MAX 200
 #define MAX_FAULT_CODES 16
 
@@ -665,7 +665,11 @@ int main(int argc, char **argv)
             fk.op_delay_ms = atol(argv[++i]);
         else if (!strcmp(a, "--threads") && v)
             threads = atol(argv[++i]);
-        else {
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: fakegcp --listen 127.0.0.1:PORT [--state FILE] "
+                   "[--public-key PEM] [--op-delay-ms N] [--threads N]\n");
+            return 0;
+        } else {
             usage();
             return 2;
         }

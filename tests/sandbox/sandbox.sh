@@ -18,7 +18,7 @@
 # fakegcp is $FAKEGCP_BIN, else $DL_BINARY_DIR/fakegcp, else build/fakegcp.
 # SANDBOX_NO_FIRESTORE=1 skips the emulator (FIRESTORE_EMULATOR_HOST is then
 # not written).
-set -euo pipefail
+set -Eeuo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -74,8 +74,32 @@ do_down() {
     return $rc
 }
 
+fs_port=""
+fs_pid=""
+
+start_firestore() { # dir; sets fs_port, fs_pid
+    fs_port=$(free_port)
+    mkdir -p "$1/gcloud"
+    CLOUDSDK_CONFIG=$1/gcloud CLOUDSDK_CORE_DISABLE_PROMPTS=1 \
+        setsid gcloud emulators firestore start \
+        --host-port="127.0.0.1:$fs_port" \
+        </dev/null >"$1/firestore.log" 2>&1 &
+    fs_pid=$!
+    echo "firestore $fs_pid" >>"$1/pids"
+}
+
+wait_firestore() { # 0 once the emulator answers, 1 if it died or timed out
+    local i
+    for i in $(seq 1 600); do
+        curl -sf -o /dev/null "http://127.0.0.1:$fs_port/" && return 0
+        kill -0 "$fs_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
 do_up() {
-    local dir=$1 bin port fs_port fs_pid="" fk_pid i
+    local dir=$1 bin port fk_pid i
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     do_down "$dir" || true
@@ -102,14 +126,7 @@ do_up() {
     echo "fakegcp $fk_pid" >>"$dir/pids"
 
     if [ "${SANDBOX_NO_FIRESTORE:-0}" != 1 ]; then
-        fs_port=$(free_port)
-        mkdir -p "$dir/gcloud"
-        CLOUDSDK_CONFIG=$dir/gcloud CLOUDSDK_CORE_DISABLE_PROMPTS=1 \
-            setsid gcloud emulators firestore start \
-            --host-port="127.0.0.1:$fs_port" \
-            </dev/null >"$dir/firestore.log" 2>&1 &
-        fs_pid=$!
-        echo "firestore $fs_pid" >>"$dir/pids"
+        start_firestore "$dir"
     fi
 
     port=""
@@ -133,20 +150,18 @@ do_up() {
         { do_down "$dir" || true; die "cannot seed fakegcp"; }
 
     if [ -n "$fs_pid" ]; then
-        local ok=0
-        for i in $(seq 1 600); do
-            if curl -sf -o /dev/null "http://127.0.0.1:$fs_port/"; then
-                ok=1
-                break
+        # A port picked free can be taken before Java binds it: try again
+        # with another one if the emulator dies.
+        local tries=1
+        until wait_firestore; do
+            if [ $tries -ge 3 ] || kill -0 "$fs_pid" 2>/dev/null; then
+                cat "$dir/firestore.log" >&2
+                do_down "$dir" || true
+                die "the Firestore emulator did not answer within 60 s"
             fi
-            kill -0 "$fs_pid" 2>/dev/null || break
-            sleep 0.1
+            tries=$((tries + 1))
+            start_firestore "$dir"
         done
-        if [ $ok != 1 ]; then
-            cat "$dir/firestore.log" >&2
-            do_down "$dir" || true
-            die "the Firestore emulator did not answer within 60 s"
-        fi
     fi
 
     python3 - "$dir" "$port" "$project" <<'PY'

@@ -70,4 +70,19 @@ fk.check(len(members) == CLIENTS * EACH, "%d members" % len(members))
 fk.check(sum(conflicts) > 0, "concurrent writers saw at least one 409")
 print("%d read-modify-writes by %d clients in %.2f s, %d conflicts retried"
       % (CLIENTS * EACH, CLIENTS, elapsed, sum(conflicts)))
+
+# Limits and masks checked on the way.
+big = [{"role": "roles/viewer",
+        "members": ["user:u%04d@example.com" % i for i in range(1501)]}]
+st, body, _ = c.request("POST", path + ":setIamPolicy",
+                        {"policy": {"bindings": big}})
+fk.check(st == 400 and "1500" in body["error"]["message"],
+         "more than 1500 principals rejected")
+big[0]["members"].pop()
+st, body, _ = c.request("POST", path + ":setIamPolicy",
+                        {"policy": {"bindings": big}})
+fk.check(st == 200, "1500 principals accepted")
+st, body, _ = c.request("POST", path + ":setIamPolicy",
+                        {"policy": {"bindings": []}, "updateMask": "owners"})
+fk.check(st == 400, "an updateMask outside the policy is rejected")
 fk.finish("test_iam_concurrency")
