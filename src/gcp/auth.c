@@ -64,6 +64,7 @@ void dl_gcp_creds_dispose(struct dl_gcp_creds *cr)
         &cr->cs_url,
         &cr->cs_format,
         &cr->cs_field,
+        &cr->quota_project,
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         free(*fields[i]);
@@ -103,6 +104,7 @@ int dl_gcp_creds_parse(struct dl_gcp_creds *cr, const char *json, size_t len,
                    source);
         goto done;
     }
+    cr->quota_project = jstr(root, "quota_project_id");
     type = json_string_value(json_object_get(root, "type"));
     if (!type) {
         dl_err_set(err, DL_EAUTH, "credentials '%s' have no \"type\"", source);
@@ -231,8 +233,22 @@ done:
     return rc;
 }
 
+static int find(struct dl_gcp_creds *cr, const char *file, struct dl_err *err);
+
 int dl_gcp_creds_find(struct dl_gcp_creds *cr, const char *file,
                       struct dl_err *err)
+{
+    const char *qp = getenv("GOOGLE_CLOUD_QUOTA_PROJECT");
+    int rc = find(cr, file, err);
+
+    if (rc == 0 && qp && *qp) {
+        free(cr->quota_project);
+        cr->quota_project = dl_strdup(qp);
+    }
+    return rc;
+}
+
+static int find(struct dl_gcp_creds *cr, const char *file, struct dl_err *err)
 {
     const char *v;
     char *path = NULL;

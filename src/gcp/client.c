@@ -87,6 +87,7 @@ struct dl_gcp_client {
     int cancelled;
     int in_stream;
     char *user_agent;
+    char *quota_header; /* "x-goog-user-project: p", or NULL */
 };
 
 /* Defaults under Google's documented per-minute quotas (docs/auth.md). */
@@ -319,6 +320,9 @@ int dl_gcp_client_new(struct dl_gcp_client **out,
             goto done;
         if (c->creds.kind == DL_GCP_AUTH_TOKEN)
             dl_gcp__token_set(c, c->creds.token, 0);
+        if (c->creds.quota_project)
+            c->quota_header =
+                dl_asprintf("x-goog-user-project: %s", c->creds.quota_project);
     }
     c->rng = opts->seed ? opts->seed : (uint64_t)dl_time_now_ns() | 1;
     for (int i = 0; i < DL_GCP_API_COUNT; i++) {
@@ -365,6 +369,7 @@ void dl_gcp_client_free(struct dl_gcp_client *c)
     dl_gcp_creds_dispose(&c->creds);
     free(c->token);
     free(c->user_agent);
+    free(c->quota_header);
     free(c);
 }
 
@@ -790,6 +795,8 @@ static int start(struct dl_gcp_client *c, struct req *r)
         r->auth_header = dl_strdup("Authorization: Bearer owner");
     if (r->auth_header)
         x->headers[h++] = r->auth_header;
+    if (r->auth_header && c->quota_header && needs_token(c, r))
+        x->headers[h++] = c->quota_header;
     if (r->ctype_header)
         x->headers[h++] = r->ctype_header;
     for (int i = 0; i < 4 && r->extra[i]; i++)

@@ -24,7 +24,9 @@ enum dl_gcp_auth_kind {
 struct dl_gcp_creds {
     enum dl_gcp_auth_kind kind;
     char *source; /* where it came from, for messages: a path or a name */
-    char *token;  /* DL_GCP_AUTH_TOKEN */
+    char *quota_project; /* x-goog-user-project: the file's
+                            quota_project_id or GOOGLE_CLOUD_QUOTA_PROJECT */
+    char *token;         /* DL_GCP_AUTH_TOKEN */
     /* service account */
     char *client_email, *private_key, *private_key_id, *token_uri;
     /* authorized user */

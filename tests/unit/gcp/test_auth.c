@@ -332,7 +332,8 @@ static void test_authorized_user(void **state)
     write_file(path,
                "{\"type\":\"authorized_user\",\"client_id\":\"cid.apps\","
                "\"client_secret\":\"d-FL95Q19q7MQmFpd7hHD0Ty\","
-               "\"refresh_token\":\"1//0refresh-token-zzz\"}",
+               "\"refresh_token\":\"1//0refresh-token-zzz\","
+               "\"quota_project_id\":\"billing-proj\"}",
                0600);
     gcp_test_env(NULL);
     snprintf(path, sizeof(path), "%s/adc", dir);
@@ -349,6 +350,10 @@ static void test_authorized_user(void **state)
                         "2F0refresh-token-zzz");
     assert_non_null(
         strstr(gcp_test_req(t, 1)->headers, "Bearer ya29.replay-token-0002"));
+    /* User credentials name the project that pays for quota. */
+    assert_non_null(strstr(gcp_test_req(t, 1)->headers,
+                           "x-goog-user-project: billing-proj\n"));
+    assert_null(strstr(gcp_test_req(t, 0)->headers, "x-goog-user-project"));
     dl_gcp_client_free(c);
 }
 
