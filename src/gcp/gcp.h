@@ -212,6 +212,18 @@ int dl_gcp_call_req(struct dl_gcp_client *c, const struct dl_gcp_request *req,
 const struct dl_gcp_metrics *
 dl_gcp_client_metrics(const struct dl_gcp_client *c);
 
+/*
+ * Append m in the Prometheus text exposition format (version 0.0.4):
+ * driftless_gcp_requests_total{api,status} (status "0": no response),
+ * driftless_gcp_retries_total{api}, driftless_gcp_request_failures_total
+ * {api}, driftless_gcp_throttled_total{api},
+ * driftless_gcp_request_duration_seconds{api} (histogram, per attempt),
+ * driftless_gcp_token_refreshes_total, driftless_gcp_token_failures_total.
+ * APIs never called are left out. 0, or DL_ELIMIT past out's cap.
+ */
+int dl_gcp_metrics_write_prometheus(struct dl_buf *out,
+                                    const struct dl_gcp_metrics *m) DL_WUR;
+
 /* The endpoints in force. */
 const struct dl_gcp_endpoints *
 dl_gcp_client_endpoints(const struct dl_gcp_client *c);
