@@ -1,0 +1,119 @@
+/*
+ * firestore.h - Firestore v1 REST helpers on top of the Google client.
+ *
+ * Names are full resource names: a database is
+ * "projects/p/databases/(default)", a document
+ * "projects/p/databases/(default)/documents/coll/id", a query parent
+ * "projects/p/databases/(default)/documents" (or a document under it).
+ * Preconditions travel in commit/batchWrite bodies (the emulator ignores
+ * them as query parameters).
+ */
+#ifndef DL_GCP_FIRESTORE_H
+#define DL_GCP_FIRESTORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "gcp/gcp.h"
+
+/* Most writes Firestore takes in one commit or batchWrite. */
+#define DL_FIRESTORE_MAX_WRITES 500
+/* Largest runQuery element accepted (a document is at most 1 MiB). */
+#define DL_FIRESTORE_MAX_ELEMENT (4u * 1024 * 1024)
+
+/*
+ * Per document of a runQuery: doc is the element's "document" object
+ * (borrowed). Return 0 to go on, non-zero to stop reading (not an error).
+ * Called while bytes arrive: it may dl_gcp_submit but not call the
+ * synchronous functions.
+ */
+typedef int (*dl_firestore_doc_fn)(void *ud, json_t *doc);
+
+/*
+ * Run structured_query (the StructuredQuery object, borrowed) under parent
+ * and stream the answer: the array is parsed incrementally (gcp/
+ * json_stream.h), so memory stays bounded by the largest document.
+ * *ndocs (may be NULL) gets the number of documents delivered. Errors as
+ * dl_gcp_call; DL_ETRANSIENT when the stream is cut (after any document
+ * was delivered it is not retried).
+ */
+int dl_firestore_run_query(struct dl_gcp_client *c, const char *parent,
+                           json_t *structured_query, dl_firestore_doc_fn fn,
+                           void *ud, size_t *ndocs, struct dl_err *err) DL_WUR;
+/* Asynchronous form: done's result is a JSON integer (documents read). */
+int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
+                                  json_t *structured_query,
+                                  dl_firestore_doc_fn fn, dl_gcp_op_fn done,
+                                  void *ud, struct dl_err *err) DL_WUR;
+
+/* Outcome of one write of a batchWrite. */
+struct dl_firestore_write_result {
+    int code;                /* 0, or DL_E* mapped from rpc_code */
+    int rpc_code;            /* google.rpc.Code (6 ALREADY_EXISTS, 9 ...) */
+    const char *message;     /* borrowed from the answer; NULL when ok */
+    const char *update_time; /* borrowed; NULL for deletes and failures */
+};
+
+/* Completion of a batchWrite: results[i] for writes[i] (n of them) when rc
+ * is 0; rc < 0 means the request as a whole failed. */
+typedef void (*dl_firestore_batch_fn)(
+    struct dl_gcp_client *c, int rc, const struct dl_err *err,
+    const struct dl_firestore_write_result *results, size_t n, void *ud);
+
+/*
+ * Non-atomic batchWrite of up to DL_FIRESTORE_MAX_WRITES writes (a JSON
+ * array of Write objects, borrowed) in database. retry says whether
+ * sending it twice is harmless (deletes and unconditional updates are:
+ * DL_GCP_RETRY_SAFE). DL_EINVALID for more than 500 writes.
+ */
+int dl_firestore_batch_write_submit(struct dl_gcp_client *c,
+                                    const char *database, json_t *writes,
+                                    enum dl_gcp_retry retry,
+                                    dl_firestore_batch_fn done, void *ud,
+                                    struct dl_err *err) DL_WUR;
+/* Synchronous form: *nfailed gets the number of writes that failed; the
+ * first failure is described in err (0 is still returned). */
+int dl_firestore_batch_write(struct dl_gcp_client *c, const char *database,
+                             json_t *writes, enum dl_gcp_retry retry,
+                             size_t *nfailed, struct dl_err *err) DL_WUR;
+
+/* Read one document. *doc: new reference. DL_ENOTFOUND when absent. */
+int dl_firestore_get(struct dl_gcp_client *c, const char *name, json_t **doc,
+                     struct dl_err *err) DL_WUR;
+
+/* A write precondition. */
+struct dl_firestore_precondition {
+    int exists;              /* 0: no condition, 1: must exist, -1: must not */
+    const char *update_time; /* must have this updateTime (RFC 3339); NULL */
+};
+
+/*
+ * Atomic commit of writes (borrowed array) in database. *out (may be NULL)
+ * gets the answer ({writeResults, commitTime}). A failed precondition
+ * fails the whole commit: DL_ECONFLICT (ALREADY_EXISTS,
+ * FAILED_PRECONDITION, ABORTED) or DL_ENOTFOUND (must exist).
+ */
+int dl_firestore_commit(struct dl_gcp_client *c, const char *database,
+                        json_t *writes, json_t **out,
+                        struct dl_err *err) DL_WUR;
+
+/*
+ * Replace document name's fields (a Firestore "fields" map, borrowed) under
+ * pre (NULL: none). update_time (may be NULL, 40 bytes) gets the new
+ * updateTime. Errors as dl_firestore_commit.
+ */
+int dl_firestore_put(struct dl_gcp_client *c, const char *name, json_t *fields,
+                     const struct dl_firestore_precondition *pre,
+                     char *update_time, struct dl_err *err) DL_WUR;
+
+/* Delete document name under pre (NULL: none; deleting a missing
+ * document then succeeds). Errors as dl_firestore_commit. */
+int dl_firestore_delete(struct dl_gcp_client *c, const char *name,
+                        const struct dl_firestore_precondition *pre,
+                        struct dl_err *err) DL_WUR;
+
+/* Build {"currentDocument": ...} content for pre, or NULL for none. */
+json_t *
+dl_firestore_precondition_json(const struct dl_firestore_precondition *pre);
+
+#endif
