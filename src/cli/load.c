@@ -1,5 +1,9 @@
 #include "cli/load.h"
 
+#include <stdio.h>
+
+#include "model/diag.h"
+
 int dl_cli_verify_signatures(struct dl_source *s, const struct dl_model *m,
                              struct dl_err *err)
 {
@@ -30,4 +34,45 @@ int dl_cli_verify_signatures(struct dl_source *s, const struct dl_model *m,
         }
     }
     return 0;
+}
+
+int dl_cli_load(struct dl_source **src, struct dl_model **model,
+                const struct dl_source_opts *opts, const char *cmd)
+{
+    struct dl_diags diags;
+    struct dl_err err;
+    int rc;
+
+    *src = NULL;
+    *model = NULL;
+    dl_diags_init(&diags);
+    rc = dl_source_open(src, opts, &err);
+    if (rc < 0)
+        goto fail;
+    rc = dl_model_load(model, (*src)->tree, (*src)->id.path, &diags, &err);
+    if (rc < 0 && dl_diags_count(&diags) > 0) {
+        dl_diags_print_text(&diags, stderr);
+        fprintf(stderr,
+                "driftless %s: the desired state has %zu %s; nothing was "
+                "planned\n",
+                cmd, dl_diags_count(&diags),
+                dl_diags_count(&diags) == 1 ? "error" : "errors");
+        goto out;
+    }
+    if (rc < 0)
+        goto fail;
+    rc = dl_cli_verify_signatures(*src, *model, &err);
+    if (rc < 0)
+        goto fail;
+    dl_diags_dispose(&diags);
+    return 0;
+fail:
+    fprintf(stderr, "driftless %s: %s\n", cmd, err.msg);
+out:
+    dl_diags_dispose(&diags);
+    dl_model_free(*model);
+    dl_source_free(*src);
+    *model = NULL;
+    *src = NULL;
+    return rc;
 }

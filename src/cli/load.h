@@ -19,4 +19,14 @@
 int dl_cli_verify_signatures(struct dl_source *s, const struct dl_model *m,
                              struct dl_err *err) DL_WUR;
 
+/*
+ * Open the source, load the model and enforce signature policies, for a
+ * command that goes on to talk to Google. On failure prints what went wrong
+ * to stderr as "driftless CMD: message" (and every diagnostic with its
+ * source line), frees what it opened, and returns a negative DL_E* code.
+ * On success the caller owns *src and *model.
+ */
+int dl_cli_load(struct dl_source **src, struct dl_model **model,
+                const struct dl_source_opts *opts, const char *cmd) DL_WUR;
+
 #endif

@@ -1,0 +1,15 @@
+/* Placeholder: replaced by the real provider. */
+#include "provider/stub.h"
+
+static int diff(struct dl_pass *pass, struct dl_err *err)
+{
+    return dl_provider_stub_diff(pass, DL_KIND_FIRESTORE_COLLECTION_POLICY,
+                                 err);
+}
+
+const struct dl_provider dl_provider_firestore_collection_policy = {
+    .kind = DL_KIND_FIRESTORE_COLLECTION_POLICY,
+    .observe = dl_provider_stub_observe,
+    .diff = diff,
+    .dispose = NULL,
+};
