@@ -207,8 +207,8 @@ def main():
                     failures.append("%s doc %d rejected: %s"
                                     % (path, i, "; ".join(errs)))
                 accepted += 1
-    # The complete examples of docs/desired-state.md (fragments, such as
-    # the modeline example, have no metadata).
+    # The complete examples of docs/desired-state.md (fragments have no
+    # metadata).
     with open(os.path.join(src, "docs/desired-state.md")) as f:
         blocks = f.read().split("```yaml\n")[1:]
     examples = 0
