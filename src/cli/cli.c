@@ -7,14 +7,12 @@
 #include "util/log.h"
 
 extern const struct dl_cmd dl_cmd_plan;
+extern const struct dl_cmd dl_cmd_schema;
 extern const struct dl_cmd dl_cmd_validate;
 extern const struct dl_cmd dl_cmd_version;
 
 const struct dl_cmd *const dl_cmds[] = {
-    &dl_cmd_plan,
-    &dl_cmd_validate,
-    &dl_cmd_version,
-    NULL,
+    &dl_cmd_plan, &dl_cmd_schema, &dl_cmd_validate, &dl_cmd_version, NULL,
 };
 
 static void main_usage(FILE *out)

@@ -1,6 +1,8 @@
 #include "model/spec.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,8 @@
 #include "util/time.h"
 
 #define PATH_MAX_LEN 512
+/* Most keys in one table (check_keys' candidate list). */
+#define MAX_FIELDS 32
 
 struct pctx {
     struct dl_diags *diags;
@@ -98,12 +102,21 @@ static void type_err(struct pctx *c, const char *path, const struct dl_ynode *n,
 }
 
 /*
- * Check that o->map has only the keys in allowed (unknown ones get a
- * did-you-mean) and record each key's position under o->path.
+ * Check that o->map has only the keys of fields (unknown ones get a
+ * did-you-mean, the candidates in table order) and record each key's
+ * position under o->path.
  */
 static void check_keys(struct pctx *c, const struct obj *o,
-                       const char *const *allowed)
+                       const struct dl_field *fields)
 {
+    const char *allowed[MAX_FIELDS + 1];
+    size_t n;
+
+    for (n = 0; fields[n].name; n++) {
+        assert(n < MAX_FIELDS);
+        allowed[n] = fields[n].name;
+    }
+    allowed[n] = NULL;
     for (size_t i = 0; i < o->map->n_pairs; i++) {
         const struct dl_ynode *k = o->map->pairs[i].key;
         char path[PATH_MAX_LEN];
@@ -166,7 +179,8 @@ static const struct dl_ynode *field(struct pctx *c, const struct obj *o,
  * when absent (reported if required), -1 when of the wrong type (reported).
  */
 static int open_obj(struct pctx *c, struct obj *o, const struct obj *parent,
-                    const char *key, int required, const char *const *allowed)
+                    const char *key, int required,
+                    const struct dl_field *fields)
 {
     const struct dl_ynode *v = field(c, parent, key, required);
 
@@ -180,7 +194,7 @@ static int open_obj(struct pctx *c, struct obj *o, const struct obj *parent,
     }
     o->map = v;
     o->at = key_of(parent->map, key);
-    check_keys(c, o, allowed);
+    check_keys(c, o, fields);
     return 1;
 }
 
@@ -418,26 +432,6 @@ int dl_pattern_match(const struct dl_pattern *p, const char *s)
     return p->compiled && regexec(&p->re, s, 0, NULL, 0) == 0;
 }
 
-static void get_mode(struct pctx *c, const struct obj *o, enum dl_mode *mode,
-                     int *set)
-{
-    const struct dl_ynode *v;
-    char *s = NULL;
-
-    if (get_str(c, o, "mode", 0, &s, &v) <= 0)
-        return;
-    if (strcmp(s, "enforce") == 0)
-        *mode = DL_MODE_ENFORCE;
-    else if (strcmp(s, "report") == 0)
-        *mode = DL_MODE_REPORT;
-    else
-        err_at(c, v, "%s.mode: want 'enforce' or 'report', got '%s'", o->path,
-               s);
-    if (set)
-        *set = 1;
-    free(s);
-}
-
 static const char *check_region(const char *r)
 {
     const char *p = r;
@@ -546,71 +540,685 @@ static const char *check_revision(const char *r)
     return NULL;
 }
 
+/* ---- field tables ----------------------------------------------------- */
+
+/* A field the generic walker (parse_fields) stores in the spec struct. */
+#define AT(st, member) .stored = 1, .off = offsetof(st, member)
+#define LIST_AT(st, member, count)                                             \
+    .stored = 1, .off = offsetof(st, member), .off_n = offsetof(st, count)
+
+static const char *const mode_values[] = {"enforce", "report", NULL};
+static const char *const when_empty_values[] = {"report", "delete", NULL};
+
+#define MODE_FIELD(what_default)                                               \
+    {                                                                          \
+        .name = "mode", .type = DL_FIELD_ENUM, .values = mode_values,          \
+        .description = "enforce: driftless corrects drift; report: it only "   \
+                       "shows it (default: " what_default ")",                 \
+    }
+
+#define MAX_DELETES_FIELD(st)                                                  \
+    {                                                                          \
+        .name = "maxDeletesPerRun", .type = DL_FIELD_INT, .min = 0,            \
+        .max = INT64_MAX,                                                      \
+        .description = "Most deletions per pass (default: --max-deletes)",     \
+        AT(st, max_deletes_per_run),                                           \
+    }
+
+static const struct dl_field project_build_fields[] = {
+    {.name = "sourceUrl",
+     .type = DL_FIELD_STRING,
+     .check = check_url,
+     .what = "repository URL",
+     .description = "The repository Cloud Build clones (https://, ssh:// or "
+                    "git@host:)",
+     AT(struct dl_project_spec, build_source_url)},
+    {.name = "imageRepository",
+     .type = DL_FIELD_STRING,
+     .check = check_image_repo,
+     .what = "image repository",
+     .description = "Where built images are pushed, such as "
+                    "'us-west2-docker.pkg.dev/PROJECT/REPO'; required when a "
+                    "service uses build",
+     AT(struct dl_project_spec, build_image_repository)},
+    {0},
+};
+
+static const struct dl_field project_source_fields[] = {
+    {.name = "requireSignedCommits",
+     .type = DL_FIELD_BOOL,
+     .description = "Only read commits signed by one of allowedSigners "
+                    "(default: false)",
+     AT(struct dl_project_spec, require_signed_commits)},
+    {.name = "allowedSigners",
+     .type = DL_FIELD_LIST,
+     .check = check_ssh_key,
+     .what = "signer key",
+     .description = "SSH public keys ('ssh-ed25519 AAAA... name') whose "
+                    "signatures are trusted",
+     LIST_AT(struct dl_project_spec, allowed_signers, n_allowed_signers)},
+    {0},
+};
+
+static const struct dl_field project_fields[] = {
+    {.name = "region",
+     .type = DL_FIELD_STRING,
+     .check = check_region,
+     .what = "region",
+     .description = "Default region of the project's resources, such as "
+                    "'us-west2'",
+     AT(struct dl_project_spec, region)},
+    MODE_FIELD("report"),
+    {.name = "protectedMembers",
+     .type = DL_FIELD_LIST,
+     .check = dl_check_member,
+     .what = "IAM member",
+     .description = "IAM members that no authoritative IAM kind ever removes "
+                    "(user:, group:, serviceAccount:, domain:, principal:...)",
+     LIST_AT(struct dl_project_spec, protected_members, n_protected_members)},
+    {.name = "build",
+     .type = DL_FIELD_OBJECT,
+     .fields = project_build_fields,
+     .description = "How services with a build section are built",
+     .stored = 1},
+    {.name = "prune",
+     .type = DL_FIELD_BOOL,
+     .description = "Delete Cloud Run services labelled "
+                    "managed-by=driftless that are no longer declared "
+                    "(default: false: report them)",
+     AT(struct dl_project_spec, prune)},
+    {.name = "suspend",
+     .type = DL_FIELD_BOOL,
+     .description = "Change nothing in this project: the kill switch "
+                    "(default: false)",
+     AT(struct dl_project_spec, suspend)},
+    {.name = "source",
+     .type = DL_FIELD_OBJECT,
+     .fields = project_source_fields,
+     .description = "Which commits of the repository may be read",
+     .stored = 1},
+    {0},
+};
+
+static const struct dl_field run_build_fields[] = {
+    {.name = "dockerfile",
+     .type = DL_FIELD_STRING,
+     .description = "The Dockerfile, relative to the repository root; must "
+                    "exist (default: CONTEXT/Dockerfile)"},
+    {.name = "context",
+     .type = DL_FIELD_STRING,
+     .description = "The build context directory, relative to the "
+                    "repository root (default: '.')"},
+    {.name = "commit",
+     .type = DL_FIELD_SCALAR,
+     .check = check_revision,
+     .what = "git revision",
+     .description = "The git revision to build and serve (default: the "
+                    "commit read)"},
+    {0},
+};
+
+static const struct dl_field env_secret_fields[] = {
+    {.name = "secret",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .description = "Secret Manager secret name (or full resource name)"},
+    {.name = "version",
+     .type = DL_FIELD_SCALAR,
+     .description = "Secret version (default: latest)"},
+    {0},
+};
+
+static const struct dl_field run_resources_fields[] = {
+    {.name = "cpu",
+     .type = DL_FIELD_SCALAR,
+     .description = "CPU: cores ('1', '0.5') or millicores ('500m')"},
+    {.name = "memory",
+     .type = DL_FIELD_SCALAR,
+     .description = "Memory with a unit: '512Mi', '2Gi' (also k, M, G, T, "
+                    "Ki, Ti)"},
+    {0},
+};
+
+static const struct dl_field run_scaling_fields[] = {
+    {.name = "minInstances",
+     .type = DL_FIELD_INT,
+     .min = 0,
+     .max = 1000,
+     .description = "Minimum number of instances",
+     AT(struct dl_cloud_run_spec, min_instances)},
+    {.name = "maxInstances",
+     .type = DL_FIELD_INT,
+     .min = 0,
+     .max = 1000,
+     .description = "Maximum number of instances (not below minInstances)",
+     AT(struct dl_cloud_run_spec, max_instances)},
+    {0},
+};
+
+static const struct dl_field traffic_fields[] = {
+    {.name = "revision",
+     .type = DL_FIELD_STRING,
+     .description = "A revision name (or set latest: true)"},
+    {.name = "latest",
+     .type = DL_FIELD_BOOL,
+     .description = "true: the latest ready revision (instead of revision)"},
+    {.name = "percent",
+     .type = DL_FIELD_INT,
+     .required = 1,
+     .min = 0,
+     .max = 100,
+     .description = "Share of the traffic; the list's percents sum to 100"},
+    {.name = "tag",
+     .type = DL_FIELD_STRING,
+     .check = dl_check_label_key,
+     .what = "tag",
+     .description = "A tag giving this revision its own URL"},
+    {0},
+};
+
+static const struct dl_field run_fields[] = {
+    {.name = "region",
+     .type = DL_FIELD_STRING,
+     .check = check_region,
+     .what = "region",
+     .description = "Region of the service (default: the Project's)",
+     AT(struct dl_cloud_run_spec, region)},
+    {.name = "image",
+     .type = DL_FIELD_STRING,
+     .check = check_image,
+     .what = "image",
+     .description = "A pinned image: '...@sha256:<64 hex>' or a tag other "
+                    "than latest; set image or build",
+     AT(struct dl_cloud_run_spec, image)},
+    {.name = "build",
+     .type = DL_FIELD_OBJECT,
+     .fields = run_build_fields,
+     .description = "Build the image with Cloud Build from a Dockerfile of "
+                    "the repository; set image or build"},
+    {.name = "requireCommits",
+     .type = DL_FIELD_LIST,
+     .check = check_revision,
+     .what = "git revision",
+     .scalar_items = 1,
+     .description = "Git revisions the serving revision's commit must "
+                    "descend from"},
+    {.name = "serviceAccount",
+     .type = DL_FIELD_STRING,
+     .check = dl_check_email,
+     .what = "service account e-mail",
+     .description = "E-mail of the service account the service runs as",
+     AT(struct dl_cloud_run_spec, service_account)},
+    {.name = "env",
+     .type = DL_FIELD_ENV,
+     .fields = env_secret_fields,
+     .description = "Environment variables: NAME: value, or NAME: {secret, "
+                    "version} from Secret Manager"},
+    {.name = "resources",
+     .type = DL_FIELD_OBJECT,
+     .fields = run_resources_fields,
+     .description = "CPU and memory of each instance"},
+    {.name = "scaling",
+     .type = DL_FIELD_OBJECT,
+     .fields = run_scaling_fields,
+     .description = "Instance counts",
+     .stored = 1},
+    {.name = "concurrency",
+     .type = DL_FIELD_INT,
+     .min = 1,
+     .max = 1000,
+     .description = "Most concurrent requests per instance",
+     AT(struct dl_cloud_run_spec, concurrency)},
+    {.name = "timeout",
+     .type = DL_FIELD_DURATION,
+     .description = "Request timeout, 1s to 60m, such as '30s' or '5m'",
+     AT(struct dl_cloud_run_spec, timeout_ns)},
+    {.name = "labels",
+     .type = DL_FIELD_LABELS,
+     .description = "Labels: keys are a lowercase letter then up to 62 of "
+                    "[a-z0-9_-]; values up to 63 of [a-z0-9_-]"},
+    {.name = "traffic",
+     .type = DL_FIELD_TRAFFIC,
+     .fields = traffic_fields,
+     .description = "'latest' (everything to the latest revision) or a list "
+                    "of {revision or latest: true, percent, tag} summing to "
+                    "100"},
+    {.name = "ignoreFields",
+     .type = DL_FIELD_LIST,
+     .check = check_field_path,
+     .what = "field path",
+     .description = "Field paths never reported as drift, such as "
+                    "'spec.labels.run-id'",
+     LIST_AT(struct dl_cloud_run_spec, ignore_fields, n_ignore_fields)},
+    MODE_FIELD("the Project's"),
+    {0},
+};
+
+static const struct dl_field condition_fields[] = {
+    {.name = "title",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .description = "Title of the IAM condition",
+     AT(struct dl_iam_condition, title)},
+    {.name = "description",
+     .type = DL_FIELD_STRING,
+     .description = "Description of the IAM condition",
+     AT(struct dl_iam_condition, description)},
+    {.name = "expression",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .description = "The condition in CEL, such as 'request.time < "
+                    "timestamp(\"2027-01-01T00:00:00Z\")'",
+     AT(struct dl_iam_condition, expression)},
+    {0},
+};
+
+#define ROLE_FIELD(st)                                                         \
+    {                                                                          \
+        .name = "role", .type = DL_FIELD_STRING, .required = 1,                \
+        .check = dl_check_role, .what = "role",                                \
+        .description = "roles/NAME, projects/PROJECT/roles/NAME or "           \
+                       "organizations/NUMBER/roles/NAME",                      \
+        AT(st, role),                                                          \
+    }
+
+#define CONDITION_FIELD                                                        \
+    {                                                                          \
+        .name = "condition", .type = DL_FIELD_OBJECT,                          \
+        .fields = condition_fields,                                            \
+        .description = "An IAM condition: title and expression (CEL)",         \
+    }
+
+static const struct dl_field iam_member_fields[] = {
+    ROLE_FIELD(struct dl_iam_member_spec),
+    {.name = "member",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .check = dl_check_member,
+     .what = "IAM member",
+     .description = "user:EMAIL, group:EMAIL, serviceAccount:EMAIL, "
+                    "domain:DOMAIN, principal://... or principalSet://...",
+     AT(struct dl_iam_member_spec, member)},
+    CONDITION_FIELD,
+    {.name = "resource",
+     .type = DL_FIELD_STRING,
+     .description = "The resource whose policy holds the binding (default: "
+                    "the project)",
+     AT(struct dl_iam_member_spec, resource)},
+    MODE_FIELD("the Project's"),
+    {0},
+};
+
+static const struct dl_field iam_binding_fields[] = {
+    ROLE_FIELD(struct dl_iam_binding_spec),
+    {.name = "members",
+     .type = DL_FIELD_LIST,
+     .required = 1,
+     .check = dl_check_member,
+     .what = "IAM member",
+     .description = "Every member of the role (may be empty); others are "
+                    "removed, except the Project's protectedMembers",
+     LIST_AT(struct dl_iam_binding_spec, members, n_members)},
+    CONDITION_FIELD,
+    MODE_FIELD("the Project's"),
+    {0},
+};
+
+static const struct dl_field stale_fields[] = {
+    {.name = "field",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .description = "A timestamp field of the documents",
+     AT(struct dl_firestore_spec, stale_field)},
+    {.name = "age",
+     .type = DL_FIELD_DURATION,
+     .required = 1,
+     .description = "Documents whose field is older than this violate the "
+                    "policy, such as '7d'",
+     AT(struct dl_firestore_spec, stale_age_ns)},
+    {0},
+};
+
+static const struct dl_field firestore_fields[] = {
+    {.name = "database",
+     .type = DL_FIELD_STRING,
+     .check = dl_check_database,
+     .what = "database ID",
+     .description = "The database ID (default: '(default)')",
+     AT(struct dl_firestore_spec, database)},
+    {.name = "collection",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .check = dl_check_collection,
+     .what = "collection ID",
+     .description = "A collection ID (no '/')",
+     AT(struct dl_firestore_spec, collection)},
+    {.name = "maxDocuments",
+     .type = DL_FIELD_INT,
+     .min = 0,
+     .max = INT64_MAX,
+     .description = "More documents than this is drift",
+     AT(struct dl_firestore_spec, max_documents)},
+    {.name = "idPattern",
+     .type = DL_FIELD_PATTERN,
+     .description = "POSIX extended regular expression: document IDs that "
+                    "do not match it whole violate the policy",
+     AT(struct dl_firestore_spec, id_pattern)},
+    {.name = "staleAfter",
+     .type = DL_FIELD_OBJECT,
+     .fields = stale_fields,
+     .description = "Documents whose timestamp field is older than age "
+                    "violate the policy",
+     .stored = 1},
+    MODE_FIELD("the Project's"),
+    MAX_DELETES_FIELD(struct dl_firestore_spec),
+    {0},
+};
+
+static const struct dl_field bigquery_fields[] = {
+    {.name = "dataset",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .check = dl_check_dataset,
+     .what = "dataset ID",
+     .description = "The dataset ID (letters, digits, '_')",
+     AT(struct dl_bigquery_spec, dataset)},
+    {.name = "tablePattern",
+     .type = DL_FIELD_PATTERN,
+     .required = 1,
+     .description = "POSIX extended regular expression: tables whose whole "
+                    "name matches violate the policy",
+     AT(struct dl_bigquery_spec, table_pattern)},
+    {.name = "olderThan",
+     .type = DL_FIELD_DURATION,
+     .description = "Only tables not modified for this long, such as '7d'",
+     AT(struct dl_bigquery_spec, older_than_ns)},
+    MODE_FIELD("the Project's"),
+    MAX_DELETES_FIELD(struct dl_bigquery_spec),
+    {0},
+};
+
+static const struct dl_field bucket_fields[] = {
+    {.name = "bucketPattern",
+     .type = DL_FIELD_PATTERN,
+     .required = 1,
+     .description = "POSIX extended regular expression: buckets whose whole "
+                    "name matches are checked",
+     AT(struct dl_bucket_spec, bucket_pattern)},
+    {.name = "whenEmpty",
+     .type = DL_FIELD_ENUM,
+     .values = when_empty_values,
+     .description = "What to do with an empty bucket (default: report)"},
+    MODE_FIELD("the Project's"),
+    MAX_DELETES_FIELD(struct dl_bucket_spec),
+    {0},
+};
+
+static const struct dl_field metadata_fields[] = {
+    {.name = "name",
+     .type = DL_FIELD_STRING,
+     .required = 1,
+     .description = "The resource's name"},
+    {0},
+};
+
+static const char *const api_versions[] = {DL_API_VERSION, NULL};
+static const char *const kind_names[DL_KIND_COUNT + 1] = {
+    [DL_KIND_PROJECT] = "Project",
+    [DL_KIND_CLOUD_RUN_SERVICE] = "CloudRunService",
+    [DL_KIND_IAM_POLICY_MEMBER] = "IAMPolicyMember",
+    [DL_KIND_IAM_POLICY_BINDING] = "IAMPolicyBinding",
+    [DL_KIND_FIRESTORE_COLLECTION_POLICY] = "FirestoreCollectionPolicy",
+    [DL_KIND_BIGQUERY_TABLE_POLICY] = "BigQueryTablePolicy",
+    [DL_KIND_STORAGE_BUCKET_POLICY] = "StorageBucketPolicy",
+    [DL_KIND_COUNT] = NULL,
+};
+
+static const struct dl_field doc_fields[] = {
+    {.name = "apiVersion",
+     .type = DL_FIELD_ENUM,
+     .required = 1,
+     .values = api_versions,
+     .description = "The desired-state format: " DL_API_VERSION},
+    {.name = "kind",
+     .type = DL_FIELD_ENUM,
+     .required = 1,
+     .values = kind_names,
+     .description = "What the document declares"},
+    {.name = "metadata",
+     .type = DL_FIELD_OBJECT,
+     .required = 1,
+     .fields = metadata_fields,
+     .description = "The resource's name"},
+    {.name = "spec",
+     .type = DL_FIELD_OBJECT,
+     .required = 1,
+     .description = "The declared state"},
+    {0},
+};
+
+struct kind_def {
+    const struct dl_field *spec;
+    const char *description;
+    const char *name_description;
+};
+
+static const struct kind_def kinds[DL_KIND_COUNT] = {
+    [DL_KIND_PROJECT] = {.spec = project_fields,
+                         .description =
+                             "A Google Cloud project and the defaults of "
+                             "everything declared in its directory tree",
+                         .name_description =
+                             "The project ID: 6 to 30 lowercase letters, "
+                             "digits and hyphens, starting with a letter"},
+    [DL_KIND_CLOUD_RUN_SERVICE] =
+        {.spec = run_fields,
+         .description = "One Cloud Run (v2) service",
+         .name_description = "The service name: a lowercase letter, then "
+                             "lowercase letters, digits and hyphens, at most "
+                             "49 characters"},
+    [DL_KIND_IAM_POLICY_MEMBER] =
+        {.spec = iam_member_fields,
+         .description = "One member in one role of the project (additive)",
+         .name_description = "1 to 253 of [a-z0-9._-]"},
+    [DL_KIND_IAM_POLICY_BINDING] =
+        {.spec = iam_binding_fields,
+         .description = "All members of one role (authoritative for that "
+                        "role)",
+         .name_description = "1 to 253 of [a-z0-9._-]"},
+    [DL_KIND_FIRESTORE_COLLECTION_POLICY] =
+        {.spec = firestore_fields,
+         .description = "Hygiene of one Firestore collection; set at least "
+                        "one of maxDocuments, idPattern and staleAfter",
+         .name_description = "1 to 253 of [a-z0-9._-]"},
+    [DL_KIND_BIGQUERY_TABLE_POLICY] =
+        {.spec = bigquery_fields,
+         .description = "Hygiene of the tables of one BigQuery dataset",
+         .name_description = "1 to 253 of [a-z0-9._-]"},
+    [DL_KIND_STORAGE_BUCKET_POLICY] =
+        {.spec = bucket_fields,
+         .description = "Hygiene of the project's empty Cloud Storage "
+                        "buckets",
+         .name_description = "1 to 253 of [a-z0-9._-]"},
+};
+
+const struct dl_field *dl_spec_fields(enum dl_kind kind)
+{
+    assert((int)kind >= 0 && kind < DL_KIND_COUNT);
+    return kinds[kind].spec;
+}
+
+const struct dl_field *dl_spec_doc_fields(void)
+{
+    return doc_fields;
+}
+
+int dl_spec_needs_spec(enum dl_kind kind)
+{
+    return kind != DL_KIND_PROJECT;
+}
+
+const char *dl_spec_kind_description(enum dl_kind kind)
+{
+    assert((int)kind >= 0 && kind < DL_KIND_COUNT);
+    return kinds[kind].description;
+}
+
+const char *dl_spec_name_description(enum dl_kind kind)
+{
+    assert((int)kind >= 0 && kind < DL_KIND_COUNT);
+    return kinds[kind].name_description;
+}
+
+/* ---- reading by table ------------------------------------------------- */
+
+/* The entry called name of table t (a programmer error when missing). */
+static const struct dl_field *fld(const struct dl_field *t, const char *name)
+{
+    for (; t->name; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    assert(!"field not in its table");
+    abort();
+}
+
+/*
+ * ENUM field f of o: 1 when given (*idx: its index in f->values, or -1
+ * when it is none of them, reported), 0 absent, -1 not a string (reported).
+ */
+static int get_enum(struct pctx *c, const struct obj *o,
+                    const struct dl_field *f, int *idx)
+{
+    const struct dl_ynode *v;
+    char *s = NULL, path[PATH_MAX_LEN], want[256];
+    int rc = get_str(c, o, f->name, f->required, &s, &v);
+    size_t n = 0, k;
+
+    *idx = -1;
+    if (rc <= 0)
+        return rc;
+    for (k = 0; f->values[k]; k++)
+        if (strcmp(f->values[k], s) == 0)
+            *idx = (int)k;
+    if (*idx < 0) {
+        /* "'a' or 'b'", "'a', 'b' or 'c'" */
+        want[0] = '\0';
+        for (size_t i = 0; i < k && n < sizeof(want); i++)
+            n += (size_t)snprintf(want + n, sizeof(want) - n, "%s'%s'",
+                                  i == 0       ? ""
+                                  : i + 1 == k ? " or "
+                                               : ", ",
+                                  f->values[i]);
+        join(path, o->path, f->name);
+        err_at(c, v, "%s: want %s, got '%s'", path, want, s);
+    }
+    free(s);
+    return rc;
+}
+
+/* spec.mode into *mode; *set (when not NULL) once it is given. */
+static void get_mode(struct pctx *c, const struct obj *o,
+                     const struct dl_field *t, enum dl_mode *mode, int *set)
+{
+    int idx;
+
+    if (get_enum(c, o, fld(t, "mode"), &idx) <= 0)
+        return;
+    if (idx >= 0)
+        *mode = idx == 0 ? DL_MODE_ENFORCE : DL_MODE_REPORT;
+    if (set)
+        *set = 1;
+}
+
+/*
+ * Read every stored field of table t from o into the struct at base (an
+ * OBJECT's fields go to the same struct). Fields not stored are the
+ * kind's code's to read.
+ */
+static void parse_fields(struct pctx *c, const struct obj *o,
+                         const struct dl_field *t, void *base)
+{
+    for (; t->name; t++) {
+        void *at = (char *)base + t->off;
+        struct obj sub;
+
+        if (!t->stored)
+            continue;
+        switch (t->type) {
+        case DL_FIELD_STRING:
+        case DL_FIELD_SCALAR:
+            (void)get_checked(c, o, t->name, t->required, at, t->check,
+                              t->what);
+            break;
+        case DL_FIELD_INT:
+            (void)get_int(c, o, t->name, t->required, t->min, t->max, at);
+            break;
+        case DL_FIELD_BOOL:
+            (void)get_bool(c, o, t->name, at);
+            break;
+        case DL_FIELD_DURATION:
+            (void)get_duration(c, o, t->name, t->required, at);
+            break;
+        case DL_FIELD_PATTERN:
+            (void)get_pattern(c, o, t->name, t->required, at);
+            break;
+        case DL_FIELD_LIST:
+            (void)get_str_list(c, o, t->name, t->required, at,
+                               (void *)((char *)base + t->off_n), NULL,
+                               t->check, t->what);
+            break;
+        case DL_FIELD_OBJECT:
+            if (open_obj(c, &sub, o, t->name, t->required, t->fields) > 0)
+                parse_fields(c, &sub, t->fields, base);
+            break;
+        case DL_FIELD_ENUM:
+        case DL_FIELD_ENV:
+        case DL_FIELD_LABELS:
+        case DL_FIELD_TRAFFIC:
+            assert(!"no generic reader for this type");
+            break;
+        }
+    }
+}
+
 /* ---- kinds ------------------------------------------------------------ */
 
-static void parse_condition(struct pctx *c, const struct obj *spec, int *has,
+static void parse_condition(struct pctx *c, const struct obj *spec,
+                            const struct dl_field *t, int *has,
                             struct dl_iam_condition *cond)
 {
-    static const char *const keys[] = {"title", "description", "expression",
-                                       NULL};
+    const struct dl_field *f = fld(t, "condition");
     struct obj o;
 
-    if (open_obj(c, &o, spec, "condition", 0, keys) <= 0)
+    if (open_obj(c, &o, spec, f->name, f->required, f->fields) <= 0)
         return;
     *has = 1;
-    (void)get_str(c, &o, "title", 1, &cond->title, NULL);
-    (void)get_str(c, &o, "description", 0, &cond->description, NULL);
-    (void)get_str(c, &o, "expression", 1, &cond->expression, NULL);
+    parse_fields(c, &o, f->fields, cond);
 }
 
 static void parse_project(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {"region", "mode",  "protectedMembers",
-                                       "build",  "prune", "suspend",
-                                       "source", NULL};
-    static const char *const build_keys[] = {"sourceUrl", "imageRepository",
-                                             NULL};
-    static const char *const source_keys[] = {"requireSignedCommits",
-                                              "allowedSigners", NULL};
+    const struct dl_field *t = project_fields;
     struct dl_project_spec *p = &c->r->spec.project;
-    struct obj o;
+    const struct dl_ynode *src;
 
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    (void)get_checked(c, spec, "region", 0, &p->region, check_region, "region");
-    get_mode(c, spec, &p->mode, NULL);
-    (void)get_str_list(c, spec, "protectedMembers", 0, &p->protected_members,
-                       &p->n_protected_members, NULL, dl_check_member,
-                       "IAM member");
-    (void)get_bool(c, spec, "prune", &p->prune);
-    (void)get_bool(c, spec, "suspend", &p->suspend);
-    if (open_obj(c, &o, spec, "build", 0, build_keys) > 0) {
-        (void)get_checked(c, &o, "sourceUrl", 0, &p->build_source_url,
-                          check_url, "repository URL");
-        (void)get_checked(c, &o, "imageRepository", 0,
-                          &p->build_image_repository, check_image_repo,
-                          "image repository");
-    }
-    if (open_obj(c, &o, spec, "source", 0, source_keys) > 0) {
-        int rc =
-            get_bool(c, &o, "requireSignedCommits", &p->require_signed_commits);
-
-        (void)get_str_list(c, &o, "allowedSigners", 0, &p->allowed_signers,
-                           &p->n_allowed_signers, NULL, check_ssh_key,
-                           "signer key");
-        if (rc > 0 && p->require_signed_commits && !p->n_allowed_signers)
-            err_at(c, key_of(o.map, "requireSignedCommits"),
-                   "spec.source.requireSignedCommits: true needs at least "
-                   "one key in spec.source.allowedSigners");
-    }
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &p->mode, NULL);
+    parse_fields(c, spec, t, p);
+    src = dl_ynode_get(spec->map, "source");
+    if (p->require_signed_commits && !p->n_allowed_signers)
+        err_at(c, key_of(src, "requireSignedCommits"),
+               "spec.source.requireSignedCommits: true needs at least "
+               "one key in spec.source.allowedSigners");
 }
 
-static void parse_env(struct pctx *c, const struct obj *spec)
+static void parse_env(struct pctx *c, const struct obj *spec,
+                      const struct dl_field *f)
 {
-    static const char *const secret_keys[] = {"secret", "version", NULL};
     struct dl_cloud_run_spec *s = &c->r->spec.run;
-    const struct dl_ynode *v = field(c, spec, "env", 0);
+    const struct dl_ynode *v = field(c, spec, f->name, f->required);
 
     if (!v)
         return;
@@ -635,12 +1243,16 @@ static void parse_env(struct pctx *c, const struct obj *spec)
         dl_resource_add_field(c->r, path, pos_of(c, k));
         e->pos = pos_of(c, k);
         if (val->type == DL_YNODE_MAP) {
+            const struct dl_field *secret = fld(f->fields, "secret"),
+                                  *version = fld(f->fields, "version");
             struct obj o = {.map = val, .at = k};
 
             snprintf(o.path, sizeof(o.path), "%s", path);
-            check_keys(c, &o, secret_keys);
-            (void)get_str(c, &o, "secret", 1, &e->secret, NULL);
-            if (get_str(c, &o, "version", 0, &e->version, NULL) <= 0 &&
+            check_keys(c, &o, f->fields);
+            (void)get_str(c, &o, secret->name, secret->required, &e->secret,
+                          NULL);
+            if (get_str(c, &o, version->name, version->required, &e->version,
+                        NULL) <= 0 &&
                 !e->version)
                 e->version = dl_strdup("latest");
         } else if (val->type == DL_YNODE_SCALAR && !dl_ynode_is_null(val)) {
@@ -660,10 +1272,11 @@ static void parse_env(struct pctx *c, const struct obj *spec)
     }
 }
 
-static void parse_labels(struct pctx *c, const struct obj *spec)
+static void parse_labels(struct pctx *c, const struct obj *spec,
+                         const struct dl_field *f)
 {
     struct dl_cloud_run_spec *s = &c->r->spec.run;
-    const struct dl_ynode *v = field(c, spec, "labels", 0);
+    const struct dl_ynode *v = field(c, spec, f->name, f->required);
 
     if (!v)
         return;
@@ -700,12 +1313,14 @@ static void parse_labels(struct pctx *c, const struct obj *spec)
     }
 }
 
-static void parse_traffic(struct pctx *c, const struct obj *spec)
+static void parse_traffic(struct pctx *c, const struct obj *spec,
+                          const struct dl_field *f)
 {
-    static const char *const keys[] = {"revision", "latest", "percent", "tag",
-                                       NULL};
+    const struct dl_field *revision = fld(f->fields, "revision"),
+                          *percent = fld(f->fields, "percent"),
+                          *tag = fld(f->fields, "tag");
     struct dl_cloud_run_spec *s = &c->r->spec.run;
-    const struct dl_ynode *v = field(c, spec, "traffic", 0);
+    const struct dl_ynode *v = field(c, spec, f->name, f->required);
     int64_t sum = 0;
     int ok = 1;
 
@@ -739,8 +1354,9 @@ static void parse_traffic(struct pctx *c, const struct obj *spec)
             ok = 0;
             continue;
         }
-        check_keys(c, &o, keys);
-        (void)get_str(c, &o, "revision", 0, &t->revision, NULL);
+        check_keys(c, &o, f->fields);
+        (void)get_str(c, &o, revision->name, revision->required, &t->revision,
+                      NULL);
         (void)get_bool(c, &o, "latest", &t->latest);
         if (!t->revision && !t->latest) {
             err_at(c, it, "%s: set 'revision' or 'latest: true'", o.path);
@@ -750,204 +1366,181 @@ static void parse_traffic(struct pctx *c, const struct obj *spec)
                    "%s: set 'revision' or 'latest: true', not both", o.path);
             ok = 0;
         }
-        if (get_int(c, &o, "percent", 1, 0, 100, &pct) > 0)
+        if (get_int(c, &o, percent->name, percent->required, percent->min,
+                    percent->max, &pct) > 0)
             sum += pct;
         else
             ok = 0;
         t->percent = pct < 0 ? 0 : (int)pct;
-        (void)get_checked(c, &o, "tag", 0, &t->tag, dl_check_label_key, "tag");
+        (void)get_checked(c, &o, tag->name, tag->required, &t->tag, tag->check,
+                          tag->what);
     }
     if (ok && sum != 100)
         err_at(c, key_of(spec->map, "traffic"),
                "spec.traffic: percents sum to %lld, not 100", (long long)sum);
 }
 
-static void parse_run(struct pctx *c, const struct obj *spec)
+/* spec.build of a CloudRunService: 1 read, 0 absent, -1 not a mapping. */
+static int parse_run_build(struct pctx *c, const struct obj *spec,
+                           const struct dl_field *f)
 {
-    static const char *const keys[] = {
-        "region",         "image",   "build",     "requireCommits",
-        "serviceAccount", "env",     "resources", "scaling",
-        "concurrency",    "timeout", "labels",    "traffic",
-        "ignoreFields",   "mode",    NULL};
-    static const char *const build_keys[] = {"dockerfile", "context", "commit",
-                                             NULL};
-    static const char *const res_keys[] = {"cpu", "memory", NULL};
-    static const char *const scaling_keys[] = {"minInstances", "maxInstances",
-                                               NULL};
+    const struct dl_field *context = fld(f->fields, "context"),
+                          *dockerfile = fld(f->fields, "dockerfile"),
+                          *commit = fld(f->fields, "commit");
     struct dl_cloud_run_spec *s = &c->r->spec.run;
     const struct dl_ynode *v;
     struct dl_err e;
     struct obj o;
-    int has_image;
+    int rc = open_obj(c, &o, spec, f->name, f->required, f->fields);
+
+    if (rc <= 0)
+        return rc;
+    if (get_str(c, &o, context->name, context->required, &s->build.context,
+                &v) > 0) {
+        s->build.context_pos = pos_of(c, v);
+        if (dl_path_normalize(s->build.context, &e) < 0) {
+            err_at(c, v, "spec.build.context: '%s': %s", v->str, e.msg);
+            free(s->build.context);
+            s->build.context = NULL;
+        } else if (!*s->build.context) {
+            free(s->build.context);
+            s->build.context = dl_strdup(".");
+        }
+    } else {
+        s->build.context = dl_strdup(".");
+    }
+    if (get_str(c, &o, dockerfile->name, dockerfile->required,
+                &s->build.dockerfile, &v) > 0) {
+        s->build.dockerfile_pos = pos_of(c, v);
+        if (dl_path_normalize(s->build.dockerfile, &e) < 0) {
+            err_at(c, v, "spec.build.dockerfile: '%s': %s", v->str, e.msg);
+            free(s->build.dockerfile);
+            s->build.dockerfile = NULL;
+        } else if (!*s->build.dockerfile) {
+            err_at(c, v,
+                   "spec.build.dockerfile: '%s' names the "
+                   "repository root, not a file",
+                   v->str);
+            free(s->build.dockerfile);
+            s->build.dockerfile = NULL;
+        }
+    } else if (s->build.context) {
+        s->build.dockerfile =
+            strcmp(s->build.context, ".") == 0
+                ? dl_strdup("Dockerfile")
+                : dl_asprintf("%s/Dockerfile", s->build.context);
+        s->build.dockerfile_pos = pos_of(c, o.at);
+    }
+    if (get_checked(c, &o, commit->name, commit->required, &s->build.commit,
+                    commit->check, commit->what) > 0)
+        s->build.commit_pos = pos_of(c, dl_ynode_get(o.map, "commit"));
+    return 1;
+}
+
+static void parse_run(struct pctx *c, const struct obj *spec)
+{
+    const struct dl_field *t = run_fields, *f;
+    struct dl_cloud_run_spec *s = &c->r->spec.run;
+    const struct dl_ynode *v;
+    struct dl_err e;
+    struct obj o;
+    int has_image, build;
 
     s->cpu_millis = s->memory_bytes = DL_UNSET;
     s->min_instances = s->max_instances = DL_UNSET;
     s->concurrency = s->timeout_ns = DL_UNSET;
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    (void)get_checked(c, spec, "region", 0, &s->region, check_region, "region");
-    has_image =
-        get_checked(c, spec, "image", 0, &s->image, check_image, "image") != 0;
-    switch (open_obj(c, &o, spec, "build", 0, build_keys)) {
-    case 1:
-        s->has_build = 1;
-        if (get_str(c, &o, "context", 0, &s->build.context, &v) > 0) {
-            s->build.context_pos = pos_of(c, v);
-            if (dl_path_normalize(s->build.context, &e) < 0) {
-                err_at(c, v, "spec.build.context: '%s': %s", v->str, e.msg);
-                free(s->build.context);
-                s->build.context = NULL;
-            } else if (!*s->build.context) {
-                free(s->build.context);
-                s->build.context = dl_strdup(".");
-            }
-        } else {
-            s->build.context = dl_strdup(".");
-        }
-        if (get_str(c, &o, "dockerfile", 0, &s->build.dockerfile, &v) > 0) {
-            s->build.dockerfile_pos = pos_of(c, v);
-            if (dl_path_normalize(s->build.dockerfile, &e) < 0) {
-                err_at(c, v, "spec.build.dockerfile: '%s': %s", v->str, e.msg);
-                free(s->build.dockerfile);
-                s->build.dockerfile = NULL;
-            } else if (!*s->build.dockerfile) {
-                err_at(c, v,
-                       "spec.build.dockerfile: '%s' names the "
-                       "repository root, not a file",
-                       v->str);
-                free(s->build.dockerfile);
-                s->build.dockerfile = NULL;
-            }
-        } else if (s->build.context) {
-            s->build.dockerfile =
-                strcmp(s->build.context, ".") == 0
-                    ? dl_strdup("Dockerfile")
-                    : dl_asprintf("%s/Dockerfile", s->build.context);
-            s->build.dockerfile_pos = pos_of(c, o.at);
-        }
-        if (get_checked(c, &o, "commit", 0, &s->build.commit, check_revision,
-                        "git revision") > 0)
-            s->build.commit_pos = pos_of(c, dl_ynode_get(o.map, "commit"));
-        break;
-    case 0:
-        break;
-    default:
-        s->has_build = -1; /* given but wrong: do not also say "neither" */
-        break;
-    }
-    if (has_image && s->has_build)
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
+    has_image = given(dl_ynode_get(spec->map, "image"));
+    build = parse_run_build(c, spec, fld(t, "build"));
+    s->has_build = build > 0;
+    /* A build given but wrong (build < 0) does not also say "neither". */
+    if (has_image && build)
         err_at(c, key_of(spec->map, "build"),
                "spec: set either 'image' or 'build', not both");
-    else if (!has_image && !s->has_build)
+    else if (!has_image && !build)
         err_at(c, spec->at,
                "spec: set 'image' (a pinned image) or 'build' "
                "(a Dockerfile to build)");
-    if (s->has_build < 0)
-        s->has_build = 0;
-    (void)get_str_list(c, spec, "requireCommits", 0, &s->require_commits,
-                       &s->n_require_commits, &s->require_commit_pos,
-                       check_revision, "git revision");
+    f = fld(t, "requireCommits");
+    (void)get_str_list(c, spec, f->name, f->required, &s->require_commits,
+                       &s->n_require_commits, &s->require_commit_pos, f->check,
+                       f->what);
     s->require_commit_ids =
         dl_calloc(s->n_require_commits + 1, sizeof(*s->require_commit_ids));
-    (void)get_checked(c, spec, "serviceAccount", 0, &s->service_account,
-                      dl_check_email, "service account e-mail");
-    parse_env(c, spec);
-    if (open_obj(c, &o, spec, "resources", 0, res_keys) > 0) {
-        if (get_str(c, &o, "cpu", 0, &s->cpu, &v) > 0 &&
+    parse_env(c, spec, fld(t, "env"));
+    f = fld(t, "resources");
+    if (open_obj(c, &o, spec, f->name, f->required, f->fields) > 0) {
+        const struct dl_field *cpu = fld(f->fields, "cpu"),
+                              *mem = fld(f->fields, "memory");
+
+        if (get_str(c, &o, cpu->name, cpu->required, &s->cpu, &v) > 0 &&
             dl_quantity_cpu_parse(&s->cpu_millis, s->cpu, &e) < 0)
             err_at(c, v, "spec.resources.cpu: %s", e.msg);
-        if (get_str(c, &o, "memory", 0, &s->memory, &v) > 0 &&
+        if (get_str(c, &o, mem->name, mem->required, &s->memory, &v) > 0 &&
             dl_quantity_memory_parse(&s->memory_bytes, s->memory, &e) < 0)
             err_at(c, v, "spec.resources.memory: %s", e.msg);
     }
-    if (open_obj(c, &o, spec, "scaling", 0, scaling_keys) > 0) {
-        (void)get_int(c, &o, "minInstances", 0, 0, 1000, &s->min_instances);
-        (void)get_int(c, &o, "maxInstances", 0, 0, 1000, &s->max_instances);
-        if (s->min_instances != DL_UNSET && s->max_instances != DL_UNSET &&
-            s->min_instances > s->max_instances)
-            err_at(c, dl_ynode_get(o.map, "minInstances"),
-                   "spec.scaling: minInstances %lld is more than "
-                   "maxInstances %lld",
-                   (long long)s->min_instances, (long long)s->max_instances);
-    }
-    (void)get_int(c, spec, "concurrency", 0, 1, 1000, &s->concurrency);
-    if (get_duration(c, spec, "timeout", 0, &s->timeout_ns) > 0 &&
-        (s->timeout_ns < DL_NS_PER_SEC ||
-         s->timeout_ns > 3600 * DL_NS_PER_SEC)) {
+    v = dl_ynode_get(spec->map, "scaling");
+    if (s->min_instances != DL_UNSET && s->max_instances != DL_UNSET &&
+        s->min_instances > s->max_instances)
+        err_at(c, dl_ynode_get(v, "minInstances"),
+               "spec.scaling: minInstances %lld is more than "
+               "maxInstances %lld",
+               (long long)s->min_instances, (long long)s->max_instances);
+    if (s->timeout_ns != DL_UNSET && (s->timeout_ns < DL_NS_PER_SEC ||
+                                      s->timeout_ns > 3600 * DL_NS_PER_SEC)) {
         err_at(c, dl_ynode_get(spec->map, "timeout"),
                "spec.timeout: '%s' is out of range (want 1s to 60m)",
                dl_ynode_get(spec->map, "timeout")->str);
         s->timeout_ns = DL_UNSET;
     }
-    parse_labels(c, spec);
-    parse_traffic(c, spec);
-    (void)get_str_list(c, spec, "ignoreFields", 0, &s->ignore_fields,
-                       &s->n_ignore_fields, NULL, check_field_path,
-                       "field path");
+    parse_labels(c, spec, fld(t, "labels"));
+    parse_traffic(c, spec, fld(t, "traffic"));
 }
 
 static void parse_iam_member(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {"role",     "member", "condition",
-                                       "resource", "mode",   NULL};
+    const struct dl_field *t = iam_member_fields;
     struct dl_iam_member_spec *s = &c->r->spec.iam_member;
 
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    (void)get_checked(c, spec, "role", 1, &s->role, dl_check_role, "role");
-    (void)get_checked(c, spec, "member", 1, &s->member, dl_check_member,
-                      "IAM member");
-    parse_condition(c, spec, &s->has_condition, &s->condition);
-    (void)get_str(c, spec, "resource", 0, &s->resource, NULL);
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
+    parse_condition(c, spec, t, &s->has_condition, &s->condition);
 }
 
 static void parse_iam_binding(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {"role", "members", "condition", "mode",
-                                       NULL};
+    const struct dl_field *t = iam_binding_fields;
     struct dl_iam_binding_spec *s = &c->r->spec.iam_binding;
 
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    (void)get_checked(c, spec, "role", 1, &s->role, dl_check_role, "role");
-    (void)get_str_list(c, spec, "members", 1, &s->members, &s->n_members, NULL,
-                       dl_check_member, "IAM member");
-    parse_condition(c, spec, &s->has_condition, &s->condition);
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
+    parse_condition(c, spec, t, &s->has_condition, &s->condition);
 }
 
 static void parse_firestore(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {
-        "database",   "collection", "maxDocuments",     "idPattern",
-        "staleAfter", "mode",       "maxDeletesPerRun", NULL};
-    static const char *const stale_keys[] = {"field", "age", NULL};
+    const struct dl_field *t = firestore_fields;
     struct dl_firestore_spec *s = &c->r->spec.firestore;
-    struct obj o;
 
     s->max_documents = s->stale_age_ns = s->max_deletes_per_run = DL_UNSET;
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    if (get_checked(c, spec, "database", 0, &s->database, dl_check_database,
-                    "database ID") == 0)
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
+    if (!given(dl_ynode_get(spec->map, "database")))
         s->database = dl_strdup("(default)");
-    (void)get_checked(c, spec, "collection", 1, &s->collection,
-                      dl_check_collection, "collection ID");
-    (void)get_int(c, spec, "maxDocuments", 0, 0, INT64_MAX, &s->max_documents);
-    (void)get_pattern(c, spec, "idPattern", 0, &s->id_pattern);
-    if (open_obj(c, &o, spec, "staleAfter", 0, stale_keys) > 0) {
-        (void)get_str(c, &o, "field", 1, &s->stale_field, NULL);
-        (void)get_duration(c, &o, "age", 1, &s->stale_age_ns);
-    }
-    (void)get_int(c, spec, "maxDeletesPerRun", 0, 0, INT64_MAX,
-                  &s->max_deletes_per_run);
     if (!dl_ynode_get(spec->map, "maxDocuments") &&
         !dl_ynode_get(spec->map, "idPattern") &&
         !dl_ynode_get(spec->map, "staleAfter"))
@@ -958,70 +1551,41 @@ static void parse_firestore(struct pctx *c, const struct obj *spec)
 
 static void parse_bigquery(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {"dataset",          "tablePattern",
-                                       "olderThan",        "mode",
-                                       "maxDeletesPerRun", NULL};
+    const struct dl_field *t = bigquery_fields;
     struct dl_bigquery_spec *s = &c->r->spec.bigquery;
 
     s->older_than_ns = s->max_deletes_per_run = DL_UNSET;
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    (void)get_checked(c, spec, "dataset", 1, &s->dataset, dl_check_dataset,
-                      "dataset ID");
-    (void)get_pattern(c, spec, "tablePattern", 1, &s->table_pattern);
-    (void)get_duration(c, spec, "olderThan", 0, &s->older_than_ns);
-    (void)get_int(c, spec, "maxDeletesPerRun", 0, 0, INT64_MAX,
-                  &s->max_deletes_per_run);
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
 }
 
 static void parse_bucket(struct pctx *c, const struct obj *spec)
 {
-    static const char *const keys[] = {"bucketPattern", "whenEmpty", "mode",
-                                       "maxDeletesPerRun", NULL};
+    const struct dl_field *t = bucket_fields;
     struct dl_bucket_spec *s = &c->r->spec.bucket;
-    const struct dl_ynode *v;
-    char *w = NULL;
     size_t at;
     const char *why;
+    int idx;
 
     s->max_deletes_per_run = DL_UNSET;
     if (!spec->map)
         return;
-    check_keys(c, spec, keys);
-    get_mode(c, spec, &c->r->mode, &c->r->mode_set);
-    if (get_pattern(c, spec, "bucketPattern", 1, &s->bucket_pattern) > 0 &&
-        (why = dl_check_bucket_pattern(s->bucket_pattern.source, &at)) !=
-            NULL) {
-        v = dl_ynode_get(spec->map, "bucketPattern");
-        err_at(c, v, "spec.bucketPattern: '%s': '%c' at offset %zu: %s",
+    check_keys(c, spec, t);
+    get_mode(c, spec, t, &c->r->mode, &c->r->mode_set);
+    parse_fields(c, spec, t, s);
+    if (s->bucket_pattern.compiled &&
+        (why = dl_check_bucket_pattern(s->bucket_pattern.source, &at)) != NULL)
+        err_at(c, dl_ynode_get(spec->map, "bucketPattern"),
+               "spec.bucketPattern: '%s': '%c' at offset %zu: %s",
                s->bucket_pattern.source, s->bucket_pattern.source[at], at, why);
-    }
-    if (get_str(c, spec, "whenEmpty", 0, &w, &v) > 0) {
-        if (strcmp(w, "delete") == 0)
-            s->when_empty = DL_WHEN_EMPTY_DELETE;
-        else if (strcmp(w, "report") != 0)
-            err_at(c, v, "spec.whenEmpty: want 'report' or 'delete', got '%s'",
-                   w);
-    }
-    free(w);
-    (void)get_int(c, spec, "maxDeletesPerRun", 0, 0, INT64_MAX,
-                  &s->max_deletes_per_run);
+    if (get_enum(c, spec, fld(t, "whenEmpty"), &idx) > 0 && idx == 1)
+        s->when_empty = DL_WHEN_EMPTY_DELETE;
 }
 
 /* ---- documents -------------------------------------------------------- */
-
-static const char *const kind_names[DL_KIND_COUNT + 1] = {
-    [DL_KIND_PROJECT] = "Project",
-    [DL_KIND_CLOUD_RUN_SERVICE] = "CloudRunService",
-    [DL_KIND_IAM_POLICY_MEMBER] = "IAMPolicyMember",
-    [DL_KIND_IAM_POLICY_BINDING] = "IAMPolicyBinding",
-    [DL_KIND_FIRESTORE_COLLECTION_POLICY] = "FirestoreCollectionPolicy",
-    [DL_KIND_BIGQUERY_TABLE_POLICY] = "BigQueryTablePolicy",
-    [DL_KIND_STORAGE_BUCKET_POLICY] = "StorageBucketPolicy",
-    [DL_KIND_COUNT] = NULL,
-};
 
 const char *dl_kind_name(enum dl_kind kind)
 {
@@ -1049,9 +1613,6 @@ const char *dl_mode_name(enum dl_mode mode)
 struct dl_resource *dl_spec_parse(struct dl_diags *diags, const char *file,
                                   const struct dl_ydoc *doc, size_t *errors)
 {
-    static const char *const top_keys[] = {"apiVersion", "kind", "metadata",
-                                           "spec", NULL};
-    static const char *const meta_keys[] = {"name", NULL};
     struct pctx c = {.diags = diags, .file = file};
     struct dl_resource *r = NULL;
     const struct dl_ynode *root = doc->root, *v;
@@ -1100,13 +1661,13 @@ struct dl_resource *dl_spec_parse(struct dl_diags *diags, const char *file,
     r->pos.line = doc->line;
     r->pos.col = doc->col;
     r->name_pos = r->pos;
-    check_keys(&c, &top, top_keys);
+    check_keys(&c, &top, doc_fields);
     if (get_str(&c, &top, "apiVersion", 1, &s, &v) > 0 &&
         strcmp(s, DL_API_VERSION) != 0)
         err_at(&c, v, "unsupported apiVersion '%s' (want '%s')", s,
                DL_API_VERSION);
     free(s);
-    if (open_obj(&c, &meta, &top, "metadata", 1, meta_keys) > 0 &&
+    if (open_obj(&c, &meta, &top, "metadata", 1, metadata_fields) > 0 &&
         get_str(&c, &meta, "name", 1, &r->name, &v) > 0) {
         r->name_pos = pos_of(&c, v);
         why = kind == DL_KIND_PROJECT ? dl_check_project_id(r->name)
@@ -1128,7 +1689,7 @@ struct dl_resource *dl_spec_parse(struct dl_diags *diags, const char *file,
     } else if (given(v)) {
         spec.map = v;
         spec.at = key_of(root, "spec");
-    } else if (kind != DL_KIND_PROJECT) {
+    } else if (dl_spec_needs_spec(kind)) {
         err_at(&c, v ? key_of(root, "spec") : root,
                "missing required field 'spec'");
     }

@@ -112,6 +112,9 @@ void dl_log_redact(char *s)
 }
 
 static void vlog(enum dl_log_level level, const char *fields, const char *fmt,
+                 va_list ap) DL_PRINTF(3, 0);
+
+static void vlog(enum dl_log_level level, const char *fields, const char *fmt,
                  va_list ap)
 {
     struct dl_buf msg = DL_BUF_INIT(64 * 1024),

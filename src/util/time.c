@@ -97,7 +97,7 @@ int dl_time_parse_rfc3339(int64_t *out, const char *s, struct dl_err *err)
 {
     const char *p = s;
     int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-    int64_t ns = 0;
+    int64_t ns = 0, secs;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
     if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
@@ -133,10 +133,15 @@ int dl_time_parse_rfc3339(int64_t *out, const char *s, struct dl_err *err)
     if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
         mi > 59 || sec > 60)
         goto bad;
-    *out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-            sign * (oh * 3600 + om * 60)) *
-               DL_NS_PER_SEC +
-           ns;
+    secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+           sign * (oh * 3600 + om * 60);
+    /* int64 nanoseconds reach from 1677 to 2262. */
+    if (secs <= INT64_MIN / DL_NS_PER_SEC || secs >= INT64_MAX / DL_NS_PER_SEC)
+        return dl_err_set(err, DL_EINVALID,
+                          "timestamp '%s' is out of range (want years 1678 "
+                          "to 2261)",
+                          s);
+    *out = secs * DL_NS_PER_SEC + ns;
     return 0;
 bad:
     return dl_err_set(err, DL_EINVALID,

@@ -30,7 +30,8 @@ char *dl_time_format_rfc3339(char *out, size_t size, int64_t t);
 
 /*
  * Parse an RFC 3339 timestamp with any fraction (up to 9 digits) and a "Z" or
- * "+hh:mm" offset. 0, or DL_EINVALID with the value quoted in err.
+ * "+hh:mm" offset. 0, or DL_EINVALID with the value quoted in err (also
+ * for a time outside int64 nanoseconds: before 1678 or after 2261).
  */
 int dl_time_parse_rfc3339(int64_t *out, const char *s,
                           struct dl_err *err) DL_WUR;

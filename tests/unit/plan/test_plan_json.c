@@ -257,6 +257,9 @@ static const struct {
     {"source.url", NULL, "source: missing key 'url'"},
     {"source.extra", "null", "source: unknown key 'extra'"},
     {"created_at", "5", "created_at: expected string, got integer"},
+    {"created_at", "\"1014-11-29T03:00:00Z\"",
+     "created_at: timestamp '1014-11-29T03:00:00Z' is out of range (want "
+     "years 1678 to 2261)"},
     {"resources", "{}", "resources: expected array, got object"},
     {"resources.0", "\"x\"", "resources[0]: expected object, got string"},
     {"resources.0.status", "\"orphan\"",

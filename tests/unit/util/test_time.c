@@ -65,6 +65,29 @@ static void test_rfc3339_rejects(void **state)
     }
 }
 
+/* Outside int64 nanoseconds (1677-2262): refused, not overflowed. */
+static void test_rfc3339_range(void **state)
+{
+    static const char *const far[] = {
+        "1014-02-01T18:30:12Z",           "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999999Z", "2262-04-12T00:00:00Z",
+        "1677-09-20T00:00:00+01:00",
+    };
+    struct dl_err e;
+    int64_t t;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+        assert_int_equal(dl_time_parse_rfc3339(&t, far[i], &e), DL_EINVALID);
+        assert_non_null(strstr(e.msg, "is out of range"));
+        assert_non_null(strstr(e.msg, far[i]));
+    }
+    assert_int_equal(dl_time_parse_rfc3339(&t, "1678-01-01T00:00:00Z", &e), 0);
+    assert_true(t < 0);
+    assert_int_equal(dl_time_parse_rfc3339(&t, "2261-12-31T23:59:59Z", &e), 0);
+    assert_true(t > 0);
+}
+
 static void test_duration(void **state)
 {
     static const struct {
@@ -132,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_roundtrip),
         cmocka_unit_test(test_rfc3339_rejects),
+        cmocka_unit_test(test_rfc3339_range),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_proto_duration),
         cmocka_unit_test(test_clocks),
