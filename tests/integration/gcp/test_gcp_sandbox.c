@@ -372,6 +372,19 @@ static void test_firestore_preconditions(void **state)
     assert_int_equal(dl_firestore_get(c, name, &doc, &err), DL_ENOTFOUND);
     assert_int_equal(dl_firestore_put(c, name, f1, &present, NULL, &err),
                      DL_ENOTFOUND);
+    /* A plain REST DELETE (no body) through libcurl. */
+    assert_int_equal(dl_firestore_put(c, name, f1, NULL, NULL, &err), 0);
+    {
+        char *path = dl_asprintf("/v1/%s", name);
+
+        assert_int_equal(
+            dl_gcp_call(c, DL_GCP_FIRESTORE, "DELETE", path, NULL, &doc, &err),
+            0);
+        assert_true(json_is_object(doc) && json_object_size(doc) == 0);
+        json_decref(doc);
+        free(path);
+    }
+    assert_int_equal(dl_firestore_get(c, name, &doc, &err), DL_ENOTFOUND);
     json_decref(f1);
     json_decref(f2);
     dl_gcp_client_free(c);
