@@ -372,8 +372,31 @@ static void test_firestore_preconditions(void **state)
     assert_int_equal(dl_firestore_get(c, name, &doc, &err), DL_ENOTFOUND);
     assert_int_equal(dl_firestore_put(c, name, f1, &present, NULL, &err),
                      DL_ENOTFOUND);
+    /* A masked patch keeps the fields it does not name. */
+    {
+        static const char *const mask[] = {"holder", NULL};
+        json_t *both = json_pack("{s:{s:s}, s:{s:s}}", "holder", "stringValue",
+                                 "pod-a", "note", "stringValue", "kept");
+
+        assert_int_equal(dl_firestore_put(c, name, both, NULL, t1, &err), 0);
+        at1.update_time = t1;
+        assert_int_equal(
+            dl_firestore_patch(c, name, f2, mask, &at1, NULL, &err), 0);
+        assert_int_equal(dl_firestore_get(c, name, &doc, &err), 0);
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(doc, "fields"), "holder"),
+                "stringValue")),
+            "pod-b");
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(doc, "fields"), "note"),
+                "stringValue")),
+            "kept");
+        json_decref(doc);
+        json_decref(both);
+    }
     /* A plain REST DELETE (no body) through libcurl. */
-    assert_int_equal(dl_firestore_put(c, name, f1, NULL, NULL, &err), 0);
     {
         char *path = dl_asprintf("/v1/%s", name);
 
