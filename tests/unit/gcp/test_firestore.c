@@ -216,6 +216,22 @@ static void test_documents(void **state)
                         "{\"writes\":[{\"delete\":\"" PARENT "/leases/p1\","
                         "\"currentDocument\":{\"updateTime\":\"2026-11-29T02:"
                         "59:00.5Z\"}}]}");
+    {
+        static const char *const mask[] = {"holder", "expiresAt", NULL};
+        struct dl_firestore_precondition exists = {1, NULL};
+
+        gcp_test_add(t, "POST", "/v1/" DB "/documents:commit",
+                     FIX("commit-ok.http"));
+        assert_int_equal(dl_firestore_patch(c, PARENT "/leases/p1", fields,
+                                            mask, &exists, ut, &err),
+                         0);
+        assert_string_equal(
+            gcp_test_req(t, 4)->body,
+            "{\"writes\":[{\"update\":{\"name\":\"" PARENT
+            "/leases/p1\",\"fields\":{\"holder\":{\"stringValue\":"
+            "\"pod-b\"}}},\"updateMask\":{\"fieldPaths\":[\"holder\","
+            "\"expiresAt\"]},\"currentDocument\":{\"exists\":true}}]}");
+    }
     gcp_test_add(t, "GET", "/v1/" PARENT "/leases/p2",
                  FIX("error-404-run.http"));
     assert_int_equal(dl_firestore_get(c, PARENT "/leases/p2", &doc, &err),
