@@ -15,19 +15,25 @@ const struct dl_cmd *const dl_cmds[] = {
     &dl_cmd_plan, &dl_cmd_schema, &dl_cmd_validate, &dl_cmd_version, NULL,
 };
 
+struct dl_cli_globals dl_cli_globals;
+
 static void main_usage(FILE *out)
 {
-    fprintf(out,
-            "driftless %s - GitOps reconciler for Google Cloud\n\n"
-            "Usage: driftless [--log-level LEVEL] [--log-format FORMAT] "
-            "COMMAND [OPTIONS]\n\nCommands:\n",
-            DL_VERSION);
+    fprintf(
+        out,
+        "driftless %s - GitOps reconciler for Google Cloud\n\n"
+        "Usage: driftless [--log-level LEVEL] [--log-format FORMAT] "
+        "[--ca-bundle FILE]\n                 COMMAND [OPTIONS]\n\nCommands:\n",
+        DL_VERSION);
     for (size_t i = 0; dl_cmds[i]; i++)
         fprintf(out, "  %-10s %s\n", dl_cmds[i]->name, dl_cmds[i]->summary);
     fprintf(out,
             "\nGlobal options:\n"
             "  --log-level LEVEL   debug, info, notice, warning or error "
             "(default: warning)\n"
+            "  --ca-bundle FILE    CA certificates for the Google APIs "
+            "(default:\n"
+            "                      $SSL_CERT_FILE, else the system's)\n"
             "  --log-format FMT    auto, text or json (default: auto: text "
             "on a terminal)\n"
             "  -h, --help          show this help\n"
@@ -105,6 +111,18 @@ int dl_cli_main(int argc, char **argv)
         if (strcmp(a, "--version") == 0) {
             printf("driftless %s\n", DL_VERSION);
             return DL_EXIT_OK;
+        }
+        if (strncmp(a, "--ca-bundle", 11) == 0 &&
+            (a[11] == '\0' || a[11] == '=')) {
+            if (a[11] == '=')
+                dl_cli_globals.ca_bundle = a + 12;
+            else if (i + 1 < argc)
+                dl_cli_globals.ca_bundle = argv[++i];
+            else {
+                fprintf(stderr, "driftless: option '%s' needs a value\n", a);
+                return DL_EXIT_ERROR;
+            }
+            continue;
         }
         if (strncmp(a, "--log-level", 11) == 0 ||
             strncmp(a, "--log-format", 12) == 0) {

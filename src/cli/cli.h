@@ -25,6 +25,12 @@ struct dl_cmd {
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
+/* Options given before the command, for every command. */
+struct dl_cli_globals {
+    const char *ca_bundle; /* --ca-bundle FILE, or NULL */
+};
+extern struct dl_cli_globals dl_cli_globals;
+
 /* Run driftless with the process's arguments; returns the exit code. */
 int dl_cli_main(int argc, char **argv);
 

@@ -168,6 +168,7 @@ static int run(int argc, char **argv)
 
     if (dl_cli_load(&src, &model, &sopts, "plan") < 0)
         goto done;
+    gopts.ca_bundle = dl_cli_globals.ca_bundle;
     if (dl_gcp_client_new(&gcp, &gopts, &err) < 0) {
         fprintf(stderr, "driftless plan: %s\n", err.msg);
         goto done;
