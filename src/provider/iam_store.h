@@ -66,11 +66,13 @@ int dl_iam_obs_prepare(struct dl_plan_resource *pr,
 void dl_iam_store_free(struct dl_iam_store *s);
 
 /*
- * The policy an IAMPolicyMember's `resource` names: NULL (or the project
- * itself) is "projects/<project>" on Resource Manager; a Cloud Run service
- * is "run.googleapis.com/projects/P/locations/R/services/S" (also with a
- * leading "//", Google's full resource name). *name gets a malloc'd
- * resource name (free()), *api its API. 0, or DL_EINVALID with a message
+ * The policy an IAMPolicyMember's `resource` names. NULL or "" is the
+ * resource's own project ("projects/<project>", Resource Manager);
+ * "projects/P" (optionally prefixed "cloudresourcemanager.googleapis.com/")
+ * is project P's; "run.googleapis.com/projects/P/locations/R/services/S"
+ * (or without the host) is a Cloud Run service's. Each may start with "//"
+ * (Google's full resource name). *name gets a malloc'd resource name
+ * (free()), *api its API. 0, or DL_EINVALID (*name NULL) with a message
  * quoting resource for any other form.
  */
 int dl_iam_resource_parse(char **name, enum dl_gcp_api *api,
