@@ -1,5 +1,6 @@
 #include "provider/iam_store.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,10 +145,20 @@ void dl_iam_store_free(struct dl_iam_store *s)
     free(s);
 }
 
-/* Is s[0..len) a non-empty path segment (no '/')? */
+/*
+ * Is s[0..len) a non-empty path segment of safe characters? The names go
+ * into request paths unencoded, so nothing that could end or escape a path
+ * segment ('/', '?', '#', '%', spaces) is accepted. ':' is kept for
+ * domain-scoped project IDs ("example.com:proj").
+ */
 static int segment_ok(const char *s, size_t len)
 {
-    return len > 0 && memchr(s, '/', len) == NULL;
+    if (len == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-._~:", s[i]))
+            return 0;
+    return 1;
 }
 
 /* Is p "projects/X" with X one non-empty segment? */

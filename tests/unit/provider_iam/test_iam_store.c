@@ -44,6 +44,8 @@ static void test_resource_parse(void **state)
     parses(NULL, "projects/p1", DL_GCP_RESOURCEMANAGER);
     parses("", "projects/p1", DL_GCP_RESOURCEMANAGER);
     parses("projects/p2", "projects/p2", DL_GCP_RESOURCEMANAGER);
+    parses("projects/example.com:p2", "projects/example.com:p2",
+           DL_GCP_RESOURCEMANAGER);
     parses("//cloudresourcemanager.googleapis.com/projects/p2", "projects/p2",
            DL_GCP_RESOURCEMANAGER);
     parses("run.googleapis.com/projects/p/locations/us-west2/services/w",
@@ -59,6 +61,10 @@ static void test_resource_parse(void **state)
     rejects("run.googleapis.com/projects/p/locations/r/services/");
     rejects("run.googleapis.com/projects/p/locations/r/services/s/x");
     rejects("run.googleapis.com/projects//locations/r/services/s");
+    rejects("run.googleapis.com/projects/p/locations/r/services/s?x=1");
+    rejects("projects/p#frag");
+    rejects("projects/p%2Fq");
+    rejects("projects/a b");
     rejects("cloudresourcemanager.googleapis.com/projects/p/locations/r/"
             "services/s");
 }
