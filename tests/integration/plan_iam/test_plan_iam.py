@@ -106,7 +106,10 @@ def repo(tmp, docs, project=P, mode="enforce"):
 
 
 def plan(src, fmt="json", detailed=True):
-    args = [BIN, "plan", "--source", src, "--format", fmt]
+    # PLAN_IAM_WRAPPER="valgrind --error-exitcode=99 ..." runs the binary
+    # under a tool (by hand; ctest does not set it).
+    args = os.environ.get("PLAN_IAM_WRAPPER", "").split()
+    args += [BIN, "plan", "--source", src, "--format", fmt]
     if detailed:
         args.append("--detailed-exitcode")
     env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token", NO_COLOR="1")
