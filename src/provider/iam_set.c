@@ -202,3 +202,110 @@ void dl_iam_binding_diff_dispose(struct dl_iam_binding_diff *d)
     json_decref(d->after);
     memset(d, 0, sizeof(*d));
 }
+
+/* Is b's condition present (a non-empty object)? */
+static int has_condition(const json_t *b)
+{
+    const json_t *c = json_object_get(b, "condition");
+
+    return json_is_object(c) && json_object_size(c) > 0;
+}
+
+/* Is binding b keyed (role, cond)? */
+static int binding_is(const json_t *b, const char *role,
+                      const struct dl_iam_condition *cond)
+{
+    const char *r = json_string_value(json_object_get(b, "role"));
+
+    return r && strcmp(r, role) == 0 &&
+           dl_iam_condition_matches(json_object_get(b, "condition"), cond);
+}
+
+int dl_iam_policy_add_member(json_t *policy, const char *role,
+                             const struct dl_iam_condition *cond,
+                             const char *member)
+{
+    json_t *bindings = json_object_get(policy, "bindings");
+    json_t *first = NULL, *b, *members, *c;
+    size_t i;
+
+    if (!json_is_array(bindings)) {
+        bindings = json_array();
+        json_object_set_new(policy, "bindings", bindings);
+    }
+    json_array_foreach(bindings, i, b)
+    {
+        if (!json_is_object(b) || !binding_is(b, role, cond))
+            continue;
+        if (dl_iam_members_has(json_object_get(b, "members"), member))
+            return 0;
+        if (!first)
+            first = b;
+    }
+    if (!first) {
+        first = json_pack("{s:s,s:[]}", "role", role, "members");
+        if (cond) {
+            c = json_pack("{s:s}", "title", cond->title ? cond->title : "");
+            if (cond->description)
+                json_object_set_new(c, "description",
+                                    json_string(cond->description));
+            json_object_set_new(
+                c, "expression",
+                json_string(cond->expression ? cond->expression : ""));
+            json_object_set_new(first, "condition", c);
+        }
+        json_array_append_new(bindings, first);
+    }
+    members = json_object_get(first, "members");
+    if (!json_is_array(members)) {
+        members = json_array();
+        json_object_set_new(first, "members", members);
+    }
+    json_array_append_new(members, json_string(member));
+    return 1;
+}
+
+int dl_iam_policy_remove_member(json_t *policy, const char *role,
+                                const struct dl_iam_condition *cond,
+                                const char *member)
+{
+    json_t *bindings = json_object_get(policy, "bindings");
+    int changed = 0;
+    size_t i = 0;
+
+    while (i < json_array_size(bindings)) {
+        json_t *b = json_array_get(bindings, i);
+        json_t *members = json_object_get(b, "members");
+        size_t j = 0;
+
+        if (!json_is_object(b) || !binding_is(b, role, cond)) {
+            i++;
+            continue;
+        }
+        while (j < json_array_size(members)) {
+            const char *s = json_string_value(json_array_get(members, j));
+
+            if (s && strcmp(s, member) == 0) {
+                json_array_remove(members, j);
+                changed = 1;
+            } else {
+                j++;
+            }
+        }
+        if (changed && json_array_size(members) == 0)
+            json_array_remove(bindings, i);
+        else
+            i++;
+    }
+    return changed;
+}
+
+int dl_iam_policy_version_needed(const json_t *policy)
+{
+    size_t i;
+    json_t *b;
+
+    json_array_foreach(json_object_get(policy, "bindings"), i,
+                       b) if (has_condition(b)) return 3;
+    return 1;
+}

@@ -75,4 +75,34 @@ void dl_iam_binding_diff_init(struct dl_iam_binding_diff *out,
                               char *const *prot, size_t np);
 void dl_iam_binding_diff_dispose(struct dl_iam_binding_diff *d);
 
+/*
+ * Edits of a Policy JSON object in place, for apply's read-modify-write on
+ * a freshly read policy (every other binding and member is kept as read).
+ */
+
+/*
+ * Add member to the (role, cond) binding of policy, creating the binding
+ * (role, members, and the condition's title, description when set, and
+ * expression) when none has the key. 1 when policy changed, 0 when the
+ * member was already there.
+ */
+int dl_iam_policy_add_member(json_t *policy, const char *role,
+                             const struct dl_iam_condition *cond,
+                             const char *member);
+
+/*
+ * Remove member from every (role, cond) binding of policy; bindings left
+ * without members are dropped. 1 when policy changed, else 0.
+ */
+int dl_iam_policy_remove_member(json_t *policy, const char *role,
+                                const struct dl_iam_condition *cond,
+                                const char *member);
+
+/*
+ * The version a setIamPolicy of policy must send: 3 when some binding has
+ * a condition, else 1 (a v1 write of a conditional policy loses the
+ * conditions).
+ */
+int dl_iam_policy_version_needed(const json_t *policy);
+
 #endif

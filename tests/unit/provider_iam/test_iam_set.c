@@ -217,6 +217,80 @@ static void test_change_path(void **state)
     free(p);
 }
 
+static void test_policy_edits(void **state)
+{
+    static const char *const viewers[] = {"user:a@x.com", "user:b@x.com"};
+    struct dl_iam_condition c = {
+        .title = S("t"), .description = S("d"), .expression = S("e")};
+    json_t *policy = parse(
+        "{\"etag\": \"Bw==\", \"bindings\": ["
+        " {\"role\": \"roles/viewer\", \"members\": [\"user:a@x.com\"]},"
+        " {\"role\": \"roles/editor\", \"members\": [\"user:e@x.com\"]}]}");
+    json_t *empty = parse("{\"etag\": \"ACAB\"}");
+    json_t *m, *b;
+    int found;
+
+    (void)state;
+    assert_int_equal(dl_iam_policy_version_needed(policy), 1);
+    assert_int_equal(
+        dl_iam_policy_add_member(policy, "roles/viewer", NULL, "user:b@x.com"),
+        1);
+    assert_int_equal(
+        dl_iam_policy_add_member(policy, "roles/viewer", NULL, "user:b@x.com"),
+        0);
+    m = dl_iam_members_of(policy, "roles/viewer", NULL, &found);
+    assert_members(m, viewers, 2);
+    json_decref(m);
+    assert_int_equal(json_array_size(json_object_get(policy, "bindings")), 2);
+
+    /* A conditional member makes a new binding, with its condition. */
+    assert_int_equal(
+        dl_iam_policy_add_member(policy, "roles/viewer", &c, "user:c@x.com"),
+        1);
+    assert_int_equal(json_array_size(json_object_get(policy, "bindings")), 3);
+    b = json_array_get(json_object_get(policy, "bindings"), 2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(b, "condition"), "expression")),
+                        "e");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(b, "condition"), "description")),
+                        "d");
+    assert_int_equal(dl_iam_policy_version_needed(policy), 3);
+    /* The unconditional binding did not get it. */
+    m = dl_iam_members_of(policy, "roles/viewer", NULL, &found);
+    assert_false(dl_iam_members_has(m, "user:c@x.com"));
+    json_decref(m);
+
+    /* Removing the last member drops the binding; others stay. */
+    assert_int_equal(dl_iam_policy_remove_member(policy, "roles/editor", NULL,
+                                                 "user:e@x.com"),
+                     1);
+    assert_int_equal(dl_iam_policy_remove_member(policy, "roles/editor", NULL,
+                                                 "user:e@x.com"),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(policy, "bindings")), 2);
+    assert_int_equal(
+        dl_iam_policy_remove_member(policy, "roles/viewer", &c, "user:c@x.com"),
+        1);
+    assert_int_equal(dl_iam_policy_version_needed(policy), 1);
+    assert_int_equal(dl_iam_policy_remove_member(policy, "roles/viewer", NULL,
+                                                 "user:zz@x.com"),
+                     0);
+    m = dl_iam_members_of(policy, "roles/viewer", NULL, &found);
+    assert_members(m, viewers, 2);
+    json_decref(m);
+
+    /* A policy never set has no bindings array yet. */
+    assert_int_equal(
+        dl_iam_policy_add_member(empty, "roles/viewer", NULL, "user:a@x.com"),
+        1);
+    m = dl_iam_members_of(empty, "roles/viewer", NULL, &found);
+    assert_members(m, viewers, 1);
+    json_decref(m);
+    json_decref(empty);
+    json_decref(policy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_members_with_and_from),
         cmocka_unit_test(test_binding_diff),
         cmocka_unit_test(test_change_path),
+        cmocka_unit_test(test_policy_edits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
