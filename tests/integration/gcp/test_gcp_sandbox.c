@@ -545,9 +545,11 @@ static void test_concurrency(void **state)
             "would be 16 s)\n",
             (double)(t1 - t0) / 1e9);
     assert_int_equal(t.ok, 320);
-    /* 20 rounds of 50 ms at least; far less than one at a time. */
+    /* 20 rounds of 50 ms at least; less than one at a time (320 x 50 ms
+     * = 16 s) proves they overlapped. No tighter bound: CI machines may be
+     * loaded, and speed is the benchmarks' job. */
     assert_true(t1 - t0 >= 1000 * DL_NS_PER_MS);
-    assert_true(t1 - t0 < 12 * DL_NS_PER_SEC);
+    assert_true(t1 - t0 < 15 * DL_NS_PER_SEC);
     dl_gcp_client_free(c);
 }
 
