@@ -195,8 +195,12 @@ def case_incident(tmp):
     print("plan of %d documents: wall %s, peak RSS %d KiB" %
           (total, w.group(1), rss_kb))
     # Bounded: the violators' IDs (~106k) are kept, the documents are not
-    # (their JSON is 30 MB). Generous bound against regressions.
-    check(rss_kb < 64 * 1024, "peak RSS %d KiB >= 64 MiB" % rss_kb)
+    # (their JSON is 42 MB). Generous bound against regressions; ASan's
+    # quarantine and shadow memory make its figure meaningless.
+    if os.environ.get("DL_SANITIZE", "OFF").upper() in ("ON", "1", "TRUE"):
+        print("sanitizer build: RSS bound not checked")
+    else:
+        check(rss_kb < 64 * 1024, "peak RSS %d KiB >= 64 MiB" % rss_kb)
 
     rc, out, err = plan(repo, only, "text")
     check(rc == 2, "text exit %d: %s" % (rc, err))
