@@ -246,8 +246,6 @@ void dl_hygiene_fs_init(struct dl_hygiene_fs *c, struct dl_hygiene_obs *obs,
         c->by_time = 1;
         c->stale_before_ns = now_ns - spec->stale_age_ns;
     }
-    if (obs->max_documents != DL_UNSET && obs->max_documents > 0)
-        c->heap = dl_calloc((size_t)obs->max_documents, sizeof(*c->heap));
 }
 
 void dl_hygiene_fs_add(struct dl_hygiene_fs *c, const char *id, int has_ts,
@@ -277,6 +275,12 @@ void dl_hygiene_fs_add(struct dl_hygiene_fs *c, const char *id, int has_ts,
     if (o->max_documents == DL_UNSET)
         return;
     if ((int64_t)c->nheap < o->max_documents) {
+        /* Grown as documents come: a large maxDocuments over a small
+         * collection costs nothing. */
+        if (c->nheap == c->heap_cap) {
+            c->heap_cap = c->heap_cap ? 2 * c->heap_cap : 64;
+            c->heap = dl_reallocarray(c->heap, c->heap_cap, sizeof(*c->heap));
+        }
         c->heap[c->nheap] = (struct dl_hygiene_fs_doc){.id = dl_strdup(id),
                                                        .has_ts = has_ts,
                                                        .ts_ns = ts_ns,
@@ -310,7 +314,7 @@ void dl_hygiene_fs_dispose(struct dl_hygiene_fs *c)
         free(c->heap[i].id);
     free(c->heap);
     c->heap = NULL;
-    c->nheap = 0;
+    c->nheap = c->heap_cap = 0;
 }
 
 int dl_hygiene_doc_timestamp(int64_t *out, json_t *fields, const char *path)

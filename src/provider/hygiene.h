@@ -168,7 +168,7 @@ struct dl_hygiene_fs {
     int64_t stale_before_ns; /* a timestamp before this is stale */
     int by_time;             /* order the over-limit heap by the timestamp */
     struct dl_hygiene_fs_doc *heap; /* min-heap of the newest valid docs */
-    size_t nheap;
+    size_t nheap, heap_cap;
 };
 
 /* Set c up for spec at now_ns, reporting into obs (borrowed). */
