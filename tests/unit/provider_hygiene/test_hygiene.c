@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "plan/plan_json.h"
 #include "provider/hygiene.h"
+#include "util/buf.h"
 #include "util/time.h"
 
 #define NOW (INT64_C(1780000000) * DL_NS_PER_SEC)
@@ -243,6 +245,34 @@ static void test_cap_and_fill(void **state)
     assert_int_equal(rep->hygiene->planned_deletes, 0);
     assert_int_equal(rep->hygiene->still_over_limit_after, 10);
     assert_int_equal(dl_plan_check(plan, &err), 0);
+
+    /* The plan apply re-reads keeps every hygiene figure. */
+    {
+        struct dl_buf j = DL_BUF_INIT(DL_BUF_NOCAP);
+        struct dl_plan *back = NULL;
+        const struct dl_plan_resource *b;
+
+        json_object_set_new(pr->preconditions, "observed_documents",
+                            json_integer(20));
+        assert_int_equal(dl_plan_to_json(plan, &j, &err), 0);
+        assert_int_equal(dl_plan_from_json(&back, dl_buf_cstr(&j), j.len, &err),
+                         0);
+        b = dl_plan_find(back, "p/FirestoreCollectionPolicy/hb");
+        assert_non_null(b);
+        assert_non_null(b->hygiene);
+        assert_int_equal(b->hygiene->planned_deletes, 4);
+        assert_int_equal(b->hygiene->violating, 10);
+        assert_int_equal(b->hygiene->over_limit, 4);
+        assert_int_equal(b->hygiene->id_format, 6);
+        assert_int_equal(b->hygiene->still_over_limit_after, 6);
+        assert_int_equal(b->hygiene->cap, 4);
+        assert_int_equal(b->hygiene->nsamples, DL_PLAN_MAX_SAMPLES);
+        assert_int_equal(json_integer_value(json_object_get(
+                             b->preconditions, "observed_documents")),
+                         20);
+        dl_plan_free(back);
+        dl_buf_dispose(&j);
+    }
     dl_plan_free(plan);
     dl_hygiene_state_dispose(&st);
     release(&r.spec.firestore.id_pattern);
