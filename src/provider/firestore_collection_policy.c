@@ -231,10 +231,10 @@ static int diff(struct dl_pass *pass, struct dl_err *err)
         preconditions(pr, o, r);
         if (o->no_timestamp)
             dl_plan_resource_add_note(
-                pr,
-                "%lld documents have no timestamp in \"%s\"; they are not "
-                "counted as stale",
-                (long long)o->no_timestamp, r->spec.firestore.stale_field);
+                pr, "%lld %s no timestamp in \"%s\"; not counted as stale",
+                (long long)o->no_timestamp,
+                o->no_timestamp == 1 ? "document has" : "documents have",
+                r->spec.firestore.stale_field);
     }
     return 0;
 }
