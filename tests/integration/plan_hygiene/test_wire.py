@@ -10,6 +10,7 @@ Checks:
     (nothing else) and orders by __name__;
   - a runQuery that fails makes those resources `error` (exit 1) with the
     message, and a collection in another database is queried under it;
+  - a bucket probe that fails makes that policy `error`, naming the bucket;
   - a bucket whose only objects are soft-deleted is not empty (second
     probe ?softDeleted=true), a bucket with only folders (prefixes) is not
     empty either, and an empty one without a soft-delete policy is probed
@@ -88,7 +89,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         SEEN.append(("GET", self.path, None))
         u = urllib.parse.urlparse(self.path)
         q = urllib.parse.parse_qs(u.query)
-        if u.path == "/storage/v1/b":
+        if u.path == "/storage/v1/b" and q.get("project") == ["wire-two"]:
+            self.reply(200, {"kind": "storage#buckets", "items": [
+                {"name": "nba-denied", "metageneration": "1"}]})
+        elif u.path == "/storage/v1/b/nba-denied/o":
+            self.reply(403, {"error": {"code": 403, "message":
+                                       "denied@example.com does not have "
+                                       "storage.objects.list access",
+                                       "errors": [{"reason": "forbidden"}]}})
+        elif u.path == "/storage/v1/b":
             soft = {"retentionDurationSeconds": "604800",
                     "effectiveTime": ts(100)}
             self.reply(200, {"kind": "storage#buckets", "items": [
@@ -118,10 +127,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def make_repo(tmp, docs):
     repo = os.path.join(tmp, "repo")
-    os.makedirs(os.path.join(repo, "desired-state"))
+    os.makedirs(os.path.join(repo, "desired-state", "two"))
     with open(os.path.join(repo, "desired-state", "all.yaml"), "w") as f:
         f.write("apiVersion: driftless.dev/v1alpha1\nkind: Project\n"
                 "metadata:\n  name: wire-proj\nspec:\n  mode: enforce\n---\n" + docs)
+    # A second project whose bucket cannot be probed.
+    with open(os.path.join(repo, "desired-state", "two", "p.yaml"), "w") as f:
+        f.write("apiVersion: driftless.dev/v1alpha1\nkind: Project\n"
+                "metadata:\n  name: wire-two\n---\n"
+                "apiVersion: driftless.dev/v1alpha1\n"
+                "kind: StorageBucketPolicy\nmetadata: {name: two}\n"
+                "spec: {bucketPattern: \"nba-.*\"}\n")
     return repo
 
 
@@ -170,7 +186,7 @@ def main():
         only = ["FirestoreCollectionPolicy/by-seen",
                 "FirestoreCollectionPolicy/by-at",
                 "FirestoreCollectionPolicy/other-db",
-                "StorageBucketPolicy/buckets"]
+                "StorageBucketPolicy/buckets", "StorageBucketPolicy/two"]
         cmd = [BIN, "plan", "--source", repo, "--format", "json",
                "--detailed-exitcode"]
         for o in only:
@@ -220,6 +236,10 @@ def main():
           {"nba-empty": {"metageneration": "7"}}, "metageneration")
     check(any("soft-deleted" in n for n in g["notes"]),
           "soft-delete note %r" % g["notes"])
+    t = plan["wire-two/StorageBucketPolicy/two"]
+    check(t["status"] == "error" and t["error"].startswith(
+        'listing objects of bucket "nba-denied": ') and
+        "storage.objects.list" in t["error"], "probe failure %r" % t)
     soft = [path for m, path, b in SEEN if "softDeleted=true" in path]
     check(soft == ["/storage/v1/b/nba-soft/o?maxResults=1&softDeleted=true"],
           "soft-delete probes %r" % soft)
