@@ -15,6 +15,8 @@ import urllib.parse
 
 URL = os.environ.get("FAKEGCP_URL", "")
 BIN = os.path.join(os.environ.get("DL_BINARY_DIR", "build"), "driftless")
+READER = os.path.join(os.environ.get("DL_BINARY_DIR", "build"), "tests",
+                      "integration", "plan_run", "plan_run_read")
 failures = []
 
 
@@ -129,13 +131,28 @@ class Repo:
         self.head = self.commit("desired state")
 
 
+class Dir:
+    """A plain directory (no git) to plan from."""
+
+    def __init__(self, path):
+        self.path = path
+
+
 def plan(repo, *args, fmt="json"):
     """Run driftless plan; (exit code, stdout, stderr, parsed JSON|None)."""
     env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token")
     env.pop("NO_COLOR", None)
-    p = subprocess.run([BIN, "plan", "--source", repo.path, "--format", fmt]
-                       + list(args), env=env, capture_output=True, text=True,
-                       timeout=120)
+    saved = repo.path.rstrip("/") + ".plan.json"
+    if os.path.exists(saved):
+        os.unlink(saved)
+    p = subprocess.run([BIN, "plan", "--source", repo.path, "--format", fmt,
+                        "--out", saved] + list(args), env=env,
+                       capture_output=True, text=True, timeout=120)
+    # Every saved plan must read back as apply will read it.
+    if os.path.exists(saved):
+        r = subprocess.run([READER, saved], capture_output=True, text=True)
+        check(r.returncode == 0, "saved plan does not read back: %s" %
+              r.stderr.strip())
     doc = None
     if fmt == "json" and p.stdout.strip():
         try:

@@ -9,6 +9,9 @@ Each case builds its own git repo, seeds fakegcp, plans, and checks the
 JSON plan, the text rendering, the exit code and fakegcp's request counts
 (one services list and one revisions list per project and region).
 """
+import os
+import shutil
+import subprocess
 import sys
 
 import prun
@@ -167,6 +170,26 @@ def case_dockerfile():
                     in n for n in r.get("notes", [])),
           "dockerfile note: %r" % (r and r.get("notes")))
     check_batching("dockerfile", 1)
+
+    # The same desired state from a plain directory (no git): the commit to
+    # build is unknown, which is drift with a note, not a crash.
+    plain = repo.path + "-plain"
+    shutil.rmtree(plain, ignore_errors=True)
+    os.makedirs(plain)
+    subprocess.run("git -C '%s' archive HEAD | tar -x -C '%s'" % (repo.path,
+                                                                 plain),
+                   shell=True, check=True)
+    with open(os.path.join(plain, "desired-state/raw.yaml")) as f:
+        text = f.read().replace("  requireCommits: [heartbeat-fix]\n", "")
+    with open(os.path.join(plain, "desired-state/raw.yaml"), "w") as f:
+        f.write(text)
+    code, _, err, doc = prun.plan(prun.Dir(plain), "--only",
+                                  "CloudRunService/raw", "--detailed-exitcode")
+    check(code == 2, "plain directory: exit %d, want 2 (%s)" % (code, err))
+    r = prun.resource(doc, p + "/CloudRunService/raw")
+    check(r and r["status"] == "drifted" and any(
+        "the commit to build is unknown" in n for n in r.get("notes", [])),
+        "plain directory: %r" % (r,))
 
 
 def case_missing():
