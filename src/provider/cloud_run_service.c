@@ -475,6 +475,36 @@ static const char *desired_commit(struct dl_pass *pass,
     return NULL;
 }
 
+/*
+ * The commit to build must itself contain every requireCommits entry, or
+ * apply would deploy a revision that lacks them: say so in a note.
+ */
+static void check_desired_contains(struct dl_pass *pass,
+                                   const struct dl_resource *r,
+                                   struct dl_plan_resource *pr,
+                                   const char *commit)
+{
+    const struct dl_cloud_run_spec *s = &r->spec.run;
+    char c7[8], req[128];
+
+    if (!pass->source || !commit || spec_ignored(s, "spec.requireCommits"))
+        return;
+    for (size_t i = 0; i < s->n_require_commits; i++) {
+        const char *rid = s->require_commit_ids[i][0] ? s->require_commit_ids[i]
+                                                      : s->require_commits[i];
+        struct dl_err e;
+        int yes = 0;
+
+        if (dl_source_contains(pass->source, rid, commit, &yes, &e) < 0 || yes)
+            continue;
+        describe_required(req, sizeof(req), s->require_commit_ids[i],
+                          s->require_commits[i]);
+        dl_plan_resource_add_note(pr,
+                                  "the commit to build, %s, itself lacks %s",
+                                  short7(c7, commit), req);
+    }
+}
+
 static json_int_t generation_of(const json_t *svc)
 {
     const json_t *g = json_object_get(svc, "generation");
@@ -540,6 +570,8 @@ static void diff_existing(struct dl_pass *pass, const struct dl_resource *r,
         strcmp(sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE), s->build.dockerfile) ==
             0;
     dl_cloud_run_diff_service(&d, svc, s, p.desired_commit);
+    if (!p.template_commit_ok)
+        check_desired_contains(pass, r, pr, p.desired_commit);
 
     nsv = serving_revisions(svc, &sv);
     if (nsv == 0 && (s->has_build || s->n_require_commits > 0)) {
@@ -571,6 +603,7 @@ static void diff_missing(struct dl_pass *pass, const struct dl_resource *r,
     const char *commit = desired_commit(pass, r, pr, buf);
 
     dl_cloud_run_diff_service(&d, NULL, &r->spec.run, commit);
+    check_desired_contains(pass, r, pr, commit);
     dl_pass_set_drift(pr, DL_PLAN_STATUS_MISSING, DL_PLAN_ACTION_CREATE);
 }
 

@@ -240,6 +240,21 @@ def case_missing():
                               "--detailed-exitcode")
     check(code == 0, "report-only missing service: exit %d, want 0" % code)
 
+    # build.commit pinned to a commit without the fix: the create says so.
+    pinned = raw_yaml(p, "pinned").replace(
+        "    context: .\n", "    context: .\n    commit: %s\n" % repo.bug[:10])
+    repo.set_desired({"project.yaml": prun.project_doc(p),
+                      "pinned.yaml": pinned})
+    code, _, err, doc = prun.plan(repo, "--only", "CloudRunService/pinned")
+    r = prun.resource(doc, p + "/CloudRunService/pinned")
+    c = prun.change(r, "template.annotations.driftless.dev/commit")
+    check(c is not None and c.get("after") == repo.bug,
+          "build.commit resolved: %r (%s)" % (c, err))
+    check(r and any("the commit to build, %s, itself lacks %s (heartbeat-fix)"
+                    % (repo.bug[:7], repo.fix[:7]) in n
+                    for n in r.get("notes", [])),
+          "pinned note: %r" % (r and r.get("notes")))
+
 
 def case_in_sync():
     """A service exactly as declared, in Cloud Run's own spelling."""
