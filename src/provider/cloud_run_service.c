@@ -285,6 +285,19 @@ struct prov {
     int no_git_noted;
 };
 
+/* 7 to 40 hexadecimal digits? */
+static int is_commit_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 7 || n > 40)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdefABCDEF", s[i]))
+            return 0;
+    return 1;
+}
+
 /* Check one serving revision's provenance. */
 static void check_revision(struct prov *p, const char *rev_name,
                            const json_t *rev)
@@ -318,6 +331,17 @@ static void check_revision(struct prov *p, const char *rev_name,
             "serving revision %s has no " DL_CLOUD_RUN_ANN_COMMIT
             " annotation: its provenance is unknown",
             id);
+        p->drift = 1;
+        want_commit = want_build_commit = 0;
+    }
+    /* The annotation is data from outside: only a commit id may reach git
+     * (a name such as "main" or "HEAD" would resolve to anything). */
+    if ((want_commit || want_build_commit) && !is_commit_id(commit)) {
+        dl_plan_resource_add_note(p->pr,
+                                  "serving revision %s has a "
+                                  "driftless.dev/commit annotation that is "
+                                  "not a commit id: its provenance is unknown",
+                                  id);
         p->drift = 1;
         want_commit = want_build_commit = 0;
     }

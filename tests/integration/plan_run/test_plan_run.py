@@ -103,10 +103,13 @@ def case_lacks_fix():
         "raw.yaml": raw_yaml(p),
         "analytics.yaml": raw_yaml(p, "analytics"),
         "worker.yaml": raw_yaml(p, "worker"),
+        "tagged.yaml": raw_yaml(p, "tagged"),
     })
     prun.seed(prun.state(p, [live_raw(p, "raw", repo.bug),
                              live_raw(p, "analytics", repo.head),
-                             live_raw(p, "worker", repo.head[:7])]))
+                             live_raw(p, "worker", repo.head[:7]),
+                             # a name, not an id: never handed to git
+                             live_raw(p, "tagged", "heartbeat-fix")]))
     code, _, err, doc = prun.plan(repo, "--only", "CloudRunService/raw",
                                   "--detailed-exitcode")
     check(code == 2, "exit %d, want 2 (stderr %s)" % (code, err))
@@ -140,12 +143,15 @@ def case_lacks_fix():
     # Every service of the location: still one list of each.
     prun.fake("DELETE", "/_fake/v1/requests")
     code, _, err, doc = prun.plan(repo)
-    check_batching("three services", 1)
+    check_batching("four services", 1)
     for name, st in (("analytics", "in_sync"), ("worker", "in_sync"),
-                     ("raw", "drifted")):
+                     ("raw", "drifted"), ("tagged", "drifted")):
         r = prun.resource(doc, "%s/CloudRunService/%s" % (p, name))
         check(r is not None and r["status"] == st,
               "%s: %r, want %s" % (name, r and r["status"], st))
+    r = prun.resource(doc, p + "/CloudRunService/tagged")
+    check(r and any("not a commit id" in n for n in r.get("notes", [])),
+          "tagged note: %r" % (r and r.get("notes")))
 
 
 def case_dockerfile():
