@@ -14,9 +14,11 @@ import sys
 import urllib.parse
 
 URL = os.environ.get("FAKEGCP_URL", "")
-BIN = os.path.join(os.environ.get("DL_BINARY_DIR", "build"), "driftless")
-READER = os.path.join(os.environ.get("DL_BINARY_DIR", "build"), "tests",
-                      "integration", "plan_run", "plan_run_read")
+BUILD = os.environ.get("DL_BINARY_DIR") or sys.exit(
+    "DL_BINARY_DIR is not set (ctest sets it: the build directory)")
+BIN = os.path.join(BUILD, "driftless")
+READER = os.path.join(BUILD, "tests", "integration", "plan_run",
+                      "plan_run_read")
 failures = []
 
 
@@ -99,8 +101,7 @@ class Repo:
     desired-state/. Attributes: path, skeleton, bug, fix, head."""
 
     def __init__(self, name, desired):
-        root = os.path.join(os.environ.get("DL_BINARY_DIR", "."),
-                            "plan_run", name)
+        root = os.path.join(BUILD, "plan_run", name)
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
         self.path = root
