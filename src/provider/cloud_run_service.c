@@ -410,8 +410,8 @@ static void check_revision(struct prov *p, const char *rev_name,
     }
 }
 
-/* The failure message of a revision: its failed Ready condition, else any
- * failed condition. NULL when it did not fail. */
+/* The failure message of a revision (or service): its failed Ready
+ * condition, else any failed condition. NULL when none failed. */
 static const char *revision_failure(const json_t *rev)
 {
     const json_t *conds = json_object_get(rev, "conditions"), *c;
@@ -447,6 +447,8 @@ static void check_failed_latest(struct prov *p, const json_t *svc,
     if (!msg && sget(tc, "state") &&
         strcmp(sget(tc, "state"), "CONDITION_FAILED") == 0)
         msg = sget(tc, "message") ? sget(tc, "message") : "failed";
+    if (!msg) /* e.g. ConfigurationsReady failed on the service */
+        msg = revision_failure(svc);
     if (!msg)
         return; /* still rolling out */
     if (ready)
