@@ -36,15 +36,18 @@ def finish(name):
     print("%s: ok" % name)
 
 
-def fake(method, path, body=None):
-    """(status, parsed JSON) of an admin call to fakegcp."""
+def fake(method, path, body=None, auth=False):
+    """(status, parsed JSON) of a call to fakegcp (admin calls need no
+    token; auth=True sends one, for the API paths)."""
     if not URL:
         sys.exit("FAKEGCP_URL is not set: run under tests/sandbox/with-env.sh")
     u = urllib.parse.urlparse(URL)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     data = json.dumps(body).encode() if body is not None else None
-    c.request(method, path, body=data,
-              headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = "Bearer test-token"
+    c.request(method, path, body=data, headers=headers)
     r = c.getresponse()
     text = r.read().decode()
     c.close()

@@ -473,6 +473,32 @@ def case_failed_revision():
           and r["preconditions"].get("latest_created_revision") ==
           "raw-00002-bad", "preconditions: %r" % (r and r["preconditions"]))
 
+    # The same through fakegcp's own failure: a rollout of the desired
+    # commit whose revision fails to start (fail-next-revision).
+    prun.seed(prun.state(p, [live_raw(p, "raw", repo.fix)]))
+    st, _ = prun.fake("POST", "/_fake/v1/fail-next-revision")
+    check(st == 200, "fail-next-revision: %d" % st)
+    tmpl = live_raw(p, "raw", repo.head)["template"]
+    st, op = prun.fake("PATCH", "/v2/%s?updateMask=template" % base,
+                       {"template": tmpl}, auth=True)
+    check(st == 200, "patch: %d %r" % (st, op))
+    if st == 200:
+        st, done = prun.fake("POST", "/v2/%s:wait" % op["name"],
+                             {"timeout": "30s"}, auth=True)
+        check(st == 200 and done.get("done") and done.get("error"),
+              "the rollout failed: %r" % (done,))
+    code, _, err, doc = prun.plan(repo, "--only", "CloudRunService/raw",
+                                  "--detailed-exitcode")
+    check(code == 2, "fakegcp failure: exit %d, want 2 (%s)" % (code, err))
+    r = prun.resource(doc, p + "/CloudRunService/raw")
+    notes = r.get("notes", []) if r else []
+    check(any(n.startswith("latest revision raw-00002-") and
+              "failed (The user-provided container failed to start" in n and
+              "raw-00001-" in n for n in notes),
+          "fakegcp failure note: %r" % notes)
+    check(any("was built from %s, not %s" % (repo.fix[:7], repo.head[:7])
+              in n for n in notes), "fakegcp serving note: %r" % notes)
+
 
 def case_list_failure():
     """The services list of one region fails: its services are errors, the
