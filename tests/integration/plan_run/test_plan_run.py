@@ -104,12 +104,16 @@ def case_lacks_fix():
         "analytics.yaml": raw_yaml(p, "analytics"),
         "worker.yaml": raw_yaml(p, "worker"),
         "tagged.yaml": raw_yaml(p, "tagged"),
+        "relaxed.yaml": raw_yaml(p, "relaxed", extra=(
+            "  ignoreFields: [spec.requireCommits, spec.build.commit]\n")),
     })
     prun.seed(prun.state(p, [live_raw(p, "raw", repo.bug),
                              live_raw(p, "analytics", repo.head),
                              live_raw(p, "worker", repo.head[:7]),
                              # a name, not an id: never handed to git
-                             live_raw(p, "tagged", "heartbeat-fix")]))
+                             live_raw(p, "tagged", "heartbeat-fix"),
+                             # old, but its commit is not managed
+                             live_raw(p, "relaxed", repo.bug)]))
     code, _, err, doc = prun.plan(repo, "--only", "CloudRunService/raw",
                                   "--detailed-exitcode")
     check(code == 2, "exit %d, want 2 (stderr %s)" % (code, err))
@@ -143,8 +147,9 @@ def case_lacks_fix():
     # Every service of the location: still one list of each.
     prun.fake("DELETE", "/_fake/v1/requests")
     code, _, err, doc = prun.plan(repo)
-    check_batching("four services", 1)
+    check_batching("five services", 1)
     for name, st in (("analytics", "in_sync"), ("worker", "in_sync"),
+                     ("relaxed", "in_sync"),
                      ("raw", "drifted"), ("tagged", "drifted")):
         r = prun.resource(doc, "%s/CloudRunService/%s" % (p, name))
         check(r is not None and r["status"] == st,
