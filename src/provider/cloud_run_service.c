@@ -280,7 +280,6 @@ struct prov {
     struct dl_plan_resource *pr;
     const char *desired_commit; /* NULL: unknown */
     int template_commit_ok;     /* the template already has desired_commit */
-    int template_dockerfile_ok;
     int drift;
     int no_git_noted;
 };
@@ -591,10 +590,6 @@ static void diff_existing(struct dl_pass *pass, const struct dl_resource *r,
         p.drift = 1;
     p.template_commit_ok = dl_cloud_run_commit_matches(
         sget(ann, DL_CLOUD_RUN_ANN_COMMIT), p.desired_commit);
-    p.template_dockerfile_ok =
-        s->build.dockerfile && sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE) &&
-        strcmp(sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE), s->build.dockerfile) ==
-            0;
     dl_cloud_run_diff_service(&d, svc, s, p.desired_commit);
     if (!p.template_commit_ok)
         check_desired_contains(pass, r, pr, p.desired_commit);
