@@ -84,6 +84,14 @@ int dl_cloud_run_path_matches(const char *pattern, const char *path);
 int dl_cloud_run_builtin_ignored(const char *api_path);
 
 /*
+ * Is a field ignored for s: by the built-in list (api_path), or by one of
+ * s's ignoreFields matching api_path or spec_path (either may be NULL)?
+ * 1 or 0.
+ */
+int dl_cloud_run_ignored(const struct dl_cloud_run_spec *s,
+                         const char *api_path, const char *spec_path);
+
+/*
  * Add a change at api_path unless it is ignored (see struct
  * dl_cloud_run_differ); spec_path is the desired-state field ("spec.env.X").
  * Takes ownership of before and after in every case (NULL: absent).
@@ -149,6 +157,25 @@ json_t *dl_cloud_run_traffic_live(const json_t *traffic);
 void dl_cloud_run_diff_service(struct dl_cloud_run_differ *d, const json_t *svc,
                                const struct dl_cloud_run_spec *s,
                                const char *desired_commit);
+
+/*
+ * For apply: the Service body that makes the live service what s declares.
+ * live NULL (a create): a new Service holding only the declared fields.
+ * Otherwise a copy of live without its output-only fields (uid, times,
+ * generations, conditions, latest*Revision, trafficStatuses, uri(s),
+ * reconciling) and without template.revision (a changed template needs a
+ * new revision name; Cloud Run picks one), keeping name and etag (the
+ * PATCH precondition), with every declared, not ignored field set as
+ * dl_cloud_run_diff_service compares it, so that a PATCH without
+ * updateMask changes exactly what the plan lists. image: the image to run
+ * (s->image, or the digest a build produced; NULL keeps the live one).
+ * commit: the driftless.dev/commit annotation (with build; NULL leaves it).
+ * The env array is rebuilt: declared variables in order, then live ones
+ * that ignoreFields keep. New reference.
+ */
+json_t *dl_cloud_run_desired_service(const json_t *live,
+                                     const struct dl_cloud_run_spec *s,
+                                     const char *image, const char *commit);
 
 /* Does the live commit annotation (full or abbreviated, >= 7 hex digits)
  * name the desired commit (40 hex, or as written)? 1 or 0. */

@@ -104,20 +104,26 @@ int dl_cloud_run_builtin_ignored(const char *api_path)
     return 0;
 }
 
+int dl_cloud_run_ignored(const struct dl_cloud_run_spec *s,
+                         const char *api_path, const char *spec_path)
+{
+    if (api_path && dl_cloud_run_builtin_ignored(api_path))
+        return 1;
+    for (size_t i = 0; s && i < s->n_ignore_fields; i++) {
+        const char *p = s->ignore_fields[i];
+
+        if (dl_cloud_run_path_matches(p, api_path) ||
+            dl_cloud_run_path_matches(p, spec_path))
+            return 1;
+    }
+    return 0;
+}
+
 int dl_cloud_run_change(struct dl_cloud_run_differ *d, const char *api_path,
                         const char *spec_path, json_t *before, json_t *after,
                         int sensitive)
 {
-    int ignored = dl_cloud_run_builtin_ignored(api_path);
-
-    for (size_t i = 0; !ignored && d->spec && i < d->spec->n_ignore_fields;
-         i++) {
-        const char *p = d->spec->ignore_fields[i];
-
-        ignored = dl_cloud_run_path_matches(p, api_path) ||
-                  (spec_path && dl_cloud_run_path_matches(p, spec_path));
-    }
-    if (ignored) {
+    if (dl_cloud_run_ignored(d->spec, api_path, spec_path)) {
         json_decref(before);
         json_decref(after);
         d->ignored++;
