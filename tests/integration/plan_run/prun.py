@@ -19,6 +19,8 @@ BUILD = os.environ.get("DL_BINARY_DIR") or sys.exit(
 BIN = os.path.join(BUILD, "driftless")
 READER = os.path.join(BUILD, "tests", "integration", "plan_run",
                       "plan_run_read")
+APPLY = os.path.join(BUILD, "tests", "integration", "plan_run",
+                     "plan_run_apply")
 failures = []
 
 
@@ -164,6 +166,14 @@ def plan(repo, *args, fmt="json"):
         except ValueError:
             check(False, "plan JSON does not parse: %r" % p.stdout[:300])
     return p.returncode, p.stdout, p.stderr, doc
+
+
+def apply_service(repo, project, name, image):
+    """Make one service live as apply will; True on success."""
+    env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token")
+    p = subprocess.run([APPLY, repo.path, project, name, image], env=env,
+                       capture_output=True, text=True, timeout=120)
+    return check(p.returncode == 0, "apply_probe %s: %s" % (name, p.stderr))
 
 
 def resource(doc, address):

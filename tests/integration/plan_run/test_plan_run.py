@@ -251,6 +251,14 @@ def case_missing():
                               "--detailed-exitcode")
     check(code == 0, "report-only missing service: exit %d, want 0" % code)
 
+    # Created as apply will create it, it plans in sync.
+    prun.apply_service(repo, p, "raw", IMAGE % (p, "raw"))
+    code, _, err, doc = prun.plan(repo, "--only", "CloudRunService/raw",
+                                  "--detailed-exitcode")
+    r = prun.resource(doc, p + "/CloudRunService/raw")
+    check(code == 0 and r and r["status"] == "in_sync",
+          "created service in sync: %d %r" % (code, r))
+
     # build.commit pinned to a commit without the fix: the create says so.
     pinned = raw_yaml(p, "pinned").replace(
         "    context: .\n", "    context: .\n    commit: %s\n" % repo.bug[:10])
@@ -370,6 +378,14 @@ def case_fields_secrets():
     for s in SECRETS:
         check(all(s not in o for o in outs), "secret %r printed" % s[:6])
         check(all(s[-9:] not in o for o in outs), "secret tail printed")
+
+    # Updated as apply will update it, it plans in sync.
+    prun.apply_service(repo, p, "raw", IMAGE % (p, "raw"))
+    code, out, err, doc = prun.plan(repo, "--only", "CloudRunService/raw",
+                                    "--detailed-exitcode")
+    r = prun.resource(doc, p + "/CloudRunService/raw")
+    check(code == 0 and r and r["status"] == "in_sync",
+          "updated service in sync: %d %r" % (code, r))
 
 
 def case_orphan():
