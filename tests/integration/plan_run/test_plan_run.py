@@ -570,5 +570,13 @@ CASES = {
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
         sys.exit("usage: test_plan_run.py %s" % "|".join(CASES))
-    CASES[sys.argv[1]]()
+    # fakegcp is shared: put its state back as it was (other suites expect
+    # the sandbox's seed) and leave no faults behind.
+    _, saved = prun.fake("GET", "/_fake/v1/state")
+    try:
+        CASES[sys.argv[1]]()
+    finally:
+        prun.faults({})
+        st, _ = prun.fake("PUT", "/_fake/v1/state", saved)
+        check(st == 200, "restoring fakegcp's state: %d" % st)
     prun.finish("plan-run-" + sys.argv[1])
