@@ -18,6 +18,10 @@
 struct source_impl {
     git_repository *repo; /* NULL for a plain directory */
     git_oid commit;       /* valid when id.commit is not "" */
+    /* The last file blamed: a plan blames one line per resource, and
+     * resources come file by file, so one blame serves a whole file. */
+    char *blame_path;
+    git_blame *blame;
 };
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
@@ -329,8 +333,11 @@ void dl_source_free(struct dl_source *s)
     impl = s->impl;
     /* The tree borrows the repository: free it first. */
     dl_tree_free(s->tree);
-    if (impl)
+    if (impl) {
+        git_blame_free(impl->blame);
+        free(impl->blame_path);
         git_repository_free(impl->repo);
+    }
     free(impl);
     free(s->id.url);
     free(s->id.ref);
@@ -444,12 +451,20 @@ int dl_source_blame_line(struct dl_source *s, const char *file, int line,
                         file, sid);
         goto done;
     }
-    git_oid_cpy(&bo.newest_commit, &impl->commit);
-    if (git_blame_file(&blame, impl->repo, path, &bo) < 0) {
-        rc = dl_source_git_err(err, DL_ERROR, "cannot blame the file");
-        goto done;
+    if (!impl->blame || strcmp(impl->blame_path, path) != 0) {
+        git_oid_cpy(&bo.newest_commit, &impl->commit);
+        if (git_blame_file(&blame, impl->repo, path, &bo) < 0) {
+            rc = dl_source_git_err(err, DL_ERROR, "cannot blame the file");
+            goto done;
+        }
+        git_blame_free(impl->blame);
+        free(impl->blame_path);
+        impl->blame = blame;
+        impl->blame_path = path;
+        blame = NULL;
+        path = NULL;
     }
-    hunk = git_blame_get_hunk_byline(blame, (size_t)line);
+    hunk = git_blame_get_hunk_byline(impl->blame, (size_t)line);
     if (!hunk) {
         rc = dl_err_set(err, DL_ENOTFOUND,
                         "file '%s' has no line %d in commit %s", file, line,
