@@ -119,7 +119,7 @@ void dl_apply_set_state(struct dl_apply *ap, enum dl_kind kind, void *state,
 
 static void progress(struct dl_apply *ap, int force)
 {
-    int64_t now = dl_time_mono_ns();
+    int64_t now = dl_gcp_client_now(ap->gcp);
     double el = (double)(now - ap->start_ns) / 1e9;
     double rate = el > 0 ? (double)ap->objects / el : 0;
     char eta[32] = "?";
@@ -180,7 +180,7 @@ static void vrecord(struct dl_apply *ap, struct dl_apply_result *res,
                     enum dl_apply_outcome outcome, int64_t objects,
                     const char *fmt, va_list va)
 {
-    int64_t now = dl_time_mono_ns();
+    int64_t now = dl_gcp_client_now(ap->gcp);
 
     if (res->outcome != DL_APPLY_PENDING) {
         dl_warn("apply: %s: outcome recorded twice (kept '%s')",
@@ -349,7 +349,7 @@ static void apply_kind(struct dl_apply *ap, enum dl_kind kind)
     struct dl_plan_resource **rs = NULL;
     size_t n = 0;
     struct dl_err err;
-    int64_t now = dl_time_mono_ns();
+    int64_t now = dl_gcp_client_now(ap->gcp);
 
     dl_err_clear(&err);
     for (size_t i = 0; i < ap->report->n; i++) {
@@ -434,7 +434,7 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
     ap.opts = opts;
     ap.report = report;
     ap.budget = opts->max_deletes < 0 ? -1 : opts->max_deletes;
-    ap.start_ns = dl_time_mono_ns();
+    ap.start_ns = dl_gcp_client_now(gcp);
 
     /* List what this run is about, and settle what cannot change. */
     report->results = dl_calloc(plan->nresources ? plan->nresources : 1,
@@ -569,7 +569,7 @@ done:
         progress(&ap, 1);
     if (ap.drawn)
         fputc('\n', opts->progress_out);
-    report->duration_ns = dl_time_mono_ns() - ap.start_ns;
+    report->duration_ns = dl_gcp_client_now(gcp) - ap.start_ns;
     free(ap.granted);
     return rc;
 }

@@ -95,8 +95,8 @@ struct dl_apply_result {
     enum dl_apply_outcome outcome;
     int64_t objects;     /* objects changed (deleted documents, ...) */
     char *message;       /* one line, or NULL */
-    int64_t started_ns;  /* monotonic; 0 when never started */
-    int64_t finished_ns; /* monotonic; 0 when never started */
+    int64_t started_ns;  /* the client's clock; 0: never started */
+    int64_t finished_ns; /* the client's clock; 0: never started */
 };
 
 /* What a run did. Owned by the caller: dl_apply_report_dispose. */
