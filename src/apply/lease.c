@@ -27,10 +27,12 @@ struct dl_lease {
 };
 
 static char default_holder[256];
+static pid_t default_holder_pid;
 
 const char *dl_lease_default_holder(void)
 {
-    if (!default_holder[0]) {
+    /* Made again in a forked child: a child is another holder. */
+    if (!default_holder[0] || default_holder_pid != getpid()) {
         char host[128] = "localhost";
         unsigned char rnd[6] = {0};
         int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -48,6 +50,7 @@ const char *dl_lease_default_holder(void)
         snprintf(default_holder, sizeof(default_holder),
                  "%s:%ld:%02x%02x%02x%02x%02x%02x", host, (long)getpid(),
                  rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+        default_holder_pid = getpid();
     }
     return default_holder;
 }

@@ -66,7 +66,8 @@ const char *dl_lease_holder(const struct dl_lease *l);
 const char *dl_lease_project(const struct dl_lease *l);
 int64_t dl_lease_expires_at(const struct dl_lease *l);
 
-/* This process's default holder identity ("hostname:pid:random"). */
+/* This process's default holder identity ("hostname:pid:random"), made
+   once per process (again after a fork). */
 const char *dl_lease_default_holder(void);
 
 #endif
