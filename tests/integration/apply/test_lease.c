@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "apply/apply.h"
 #include "apply/lease.h"
 #include "gcp/firestore.h"
 #include "util/time.h"
@@ -224,6 +225,66 @@ static void test_concurrent_acquirers(void **state)
     assert_true(holder[0] != '\0');
 }
 
+/* A test applier that checks the lease is held while it runs. */
+static char seen_holder[256];
+static int hook_calls;
+
+static int lease_checking_apply(struct dl_apply *ap,
+                                struct dl_plan_resource *const *rs, size_t n,
+                                struct dl_err *err)
+{
+    (void)err;
+    hook_calls++;
+    doc_holder(seen_holder, sizeof(seen_holder));
+    for (size_t i = 0; i < n; i++)
+        dl_apply_record(ap, rs[i], DL_APPLY_APPLIED, 0, NULL);
+    return 0;
+}
+
+static void test_executor_takes_the_lease(void **state)
+{
+    static const struct dl_provider member = {.kind = DL_KIND_IAM_POLICY_MEMBER,
+                                              .apply = lease_checking_apply};
+    static const struct dl_provider *const list[] = {&member, NULL};
+    struct dl_lease_opts lo = {.holder = "apply-test:1:cafe"};
+    struct dl_apply_opts o = {
+        .providers = list, .max_deletes = -1, .lease = &lo};
+    struct dl_lease_opts other = {.holder = "controller:9:beef"};
+    struct dl_plan *p = dl_plan_new();
+    struct dl_plan_resource *r;
+    struct dl_apply_report rep;
+    struct dl_lease *held = NULL;
+    struct dl_err err;
+    char holder[256];
+
+    (void)state;
+    hook_calls = 0;
+    r = dl_plan_add_resource(p, project, "IAMPolicyMember", "m");
+    r->mode = DL_PLAN_MODE_ENFORCE;
+    r->status = DL_PLAN_STATUS_MISSING;
+    r->action = DL_PLAN_ACTION_CREATE;
+    /* Held by the controller: nothing is applied, the holder is named. */
+    assert_int_equal(dl_lease_acquire(&held, c, project, &other, &err), 0);
+    assert_int_equal(dl_apply_run(&rep, p, NULL, NULL, c, &o, &err),
+                     DL_ECONFLICT);
+    assert_int_equal(hook_calls, 0);
+    assert_int_equal(rep.skipped, 1);
+    assert_non_null(strstr(rep.results[0].message, "'controller:9:beef'"));
+    assert_int_equal(dl_apply_exit_code(&rep), 1);
+    dl_apply_report_dispose(&rep);
+    assert_int_equal(dl_lease_release(held, &err), 0);
+    dl_lease_free(held);
+    /* Free: taken for the run, held while the hook runs, released. */
+    assert_int_equal(dl_apply_run(&rep, p, NULL, NULL, c, &o, &err), 0);
+    assert_int_equal(hook_calls, 1);
+    assert_string_equal(seen_holder, "apply-test:1:cafe");
+    assert_int_equal(rep.applied, 1);
+    doc_holder(holder, sizeof(holder));
+    assert_string_equal(holder, "");
+    dl_apply_report_dispose(&rep);
+    dl_plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +295,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_renew_and_release, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_acquirers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_executor_takes_the_lease, setup,
                                         teardown),
     };
 
