@@ -528,7 +528,7 @@ finish:
 
         if (res->outcome != DL_APPLY_PENDING)
             continue;
-        if (report->error && !res->started_ns)
+        if (report->error)
             record_res(&ap, res, DL_APPLY_SKIPPED, "not applied: %s",
                        report->error);
         else if (report->cancelled)

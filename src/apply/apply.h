@@ -71,7 +71,8 @@ struct dl_apply_opts {
     const struct dl_provider *const *providers;
     const char *const *only; /* --only KIND/NAME or PROJECT/KIND/NAME */
     size_t n_only;
-    int64_t max_deletes; /* --max-deletes over the whole run; <0: no cap */
+    int64_t max_deletes; /* --max-deletes over the whole run; <0: no cap
+                            (0 allows no deletion at all) */
     int suspend;         /* DRIFTLESS_SUSPEND=1: change nothing */
     /* Set (by a signal handler) to stop starting new phases and work;
        NULL: never. */

@@ -152,6 +152,35 @@ saved)
     grep -qF "  $project/IAMPolicyMember/writer: " <<<"$err" || fail "moved: $err"
     grep -qF "Applying" <<<"$err" && fail "moved: applied anyway"
 
+    # A saved plan that changes nothing is applied at its own commit (the
+    # branch moved; --ref is overridden) and reports nothing to do.
+    "$py" - "$work/plan.json" "$work/none.json" <<'EOF2'
+import json, sys, datetime
+p = json.load(open(sys.argv[1]))
+for r in p["resources"]:
+    r.pop("error", None)
+    r.update(status="in_sync", action="none", preconditions={})
+p["summary"].update(in_sync=2, error=0)
+p["created_at"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+json.dump(p, open(sys.argv[2], "w"))
+EOF2
+    commit=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["source"]["commit"])' "$work/none.json")
+    set +e
+    out=$("$bin" apply --source "$repo" --ref HEAD --plan "$work/none.json" --report "$work/report.json" 2>&1)
+    rc=$?
+    set -e
+    [ $rc = 0 ] || fail "no-op plan: exit $rc: $out"
+    grep -qF "ignored: a saved plan is applied at its own commit $commit" <<<"$out" || fail "no-op: $out"
+    grep -qF "at commit $commit)." <<<"$out" || fail "no-op: $out"
+    grep -qF "Apply complete: 0 applied, 0 failed, 0 skipped, 0 reported" <<<"$out" || fail "no-op: $out"
+    "$py" - "$work/report.json" <<'EOF2'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["format_version"] == "1", r
+assert r["summary"] == {"applied": 0, "failed": 0, "skipped": 0, "reported": 0, "objects": 0}, r
+assert r["resources"] == [] and r["cancelled"] is False and r["error"] is None, r
+EOF2
+
     after=$(curl -sf "$FAKEGCP_URL/_fake/v1/state")
     [ "$before" = "$after" ] || fail "fakegcp state changed"
     ;;
