@@ -620,6 +620,30 @@ static void test_report_json(void **state)
     dl_plan_free(p);
 }
 
+static void test_progress_line(void **state)
+{
+    struct dl_plan *p = dl_plan_new();
+    char buf[4096] = "";
+    FILE *out = fmemopen(buf, sizeof(buf) - 1, "w");
+    struct dl_apply_opts o = {
+        .max_deletes = -1, .progress_out = out, .progress_tty = 1};
+    struct dl_apply_report rep;
+
+    (void)state;
+    add(p, "p", "FirestoreCollectionPolicy", "a", DL_PLAN_ACTION_DELETE);
+    add(p, "p", "FirestoreCollectionPolicy", "b", DL_PLAN_ACTION_DELETE);
+    answers(2);
+    run_plan(&rep, p, &o);
+    fclose(out);
+    /* Redrawn in place on the terminal, and a final newline. */
+    assert_non_null(strstr(buf, "\r\033[K[hygiene] "));
+    assert_non_null(strstr(buf, "2/2 resources, 1400 objects"));
+    assert_non_null(strstr(buf, "ETA 0s"));
+    assert_int_equal(buf[strlen(buf) - 1], '\n');
+    dl_apply_report_dispose(&rep);
+    dl_plan_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_line, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
