@@ -1,8 +1,11 @@
 #include "apply/apply.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apply/lease.h"
 #include "util/alloc.h"
@@ -13,6 +16,20 @@
  * every 5 s. */
 #define TTY_INTERVAL_NS (DL_NS_PER_SEC / 10)
 #define LOG_INTERVAL_NS (5 * DL_NS_PER_SEC)
+
+/* Renews the leases from a thread with its own client while phases run. */
+struct renewer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;                 /* under mu */
+    atomic_int lost;          /* a lease was lost: stop starting work */
+    char msg[DL_ERR_MSG_MAX]; /* why, written before lost is set */
+    struct dl_gcp_client *client;
+    struct dl_lease **leases;
+    size_t n;
+    int64_t interval_ns;
+};
 
 struct dl_apply {
     struct dl_gcp_client *gcp;
@@ -25,6 +42,7 @@ struct dl_apply {
     int64_t *granted; /* per result: deletions handed out */
     void *state[DL_KIND_COUNT];
     void (*state_free[DL_KIND_COUNT])(void *);
+    struct renewer *renewer; /* NULL when leases renew between phases */
     /* progress */
     size_t to_change, done;
     int64_t objects; /* dl_apply_progress total */
@@ -96,7 +114,8 @@ const struct dl_resource *dl_apply_desired(const struct dl_apply *ap,
 
 int dl_apply_cancelled(const struct dl_apply *ap)
 {
-    return ap->opts->cancel && *ap->opts->cancel;
+    return (ap->opts->cancel && *ap->opts->cancel) ||
+           (ap->renewer && atomic_load(&ap->renewer->lost));
 }
 
 void *dl_apply_state(const struct dl_apply *ap, enum dl_kind kind)
@@ -402,6 +421,93 @@ done:
     free(rs);
 }
 
+static void *renew_main(void *arg)
+{
+    struct renewer *rw = arg;
+
+    pthread_mutex_lock(&rw->mu);
+    while (!rw->stop) {
+        struct timespec ts;
+        int64_t at;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        at = (int64_t)ts.tv_sec * DL_NS_PER_SEC + ts.tv_nsec + rw->interval_ns;
+        ts.tv_sec = (time_t)(at / DL_NS_PER_SEC);
+        ts.tv_nsec = (long)(at % DL_NS_PER_SEC);
+        while (!rw->stop && pthread_cond_timedwait(&rw->cv, &rw->mu, &ts) == 0)
+            ;
+        if (rw->stop)
+            break;
+        pthread_mutex_unlock(&rw->mu);
+        for (size_t i = 0; i < rw->n; i++) {
+            struct dl_err err;
+
+            if (dl_lease_renew_with(rw->leases[i], rw->client, &err) < 0) {
+                snprintf(rw->msg, sizeof(rw->msg), "%s", err.msg);
+                atomic_store(&rw->lost, 1);
+                pthread_mutex_lock(&rw->mu);
+                rw->stop = 1;
+                break;
+            }
+        }
+        if (!atomic_load(&rw->lost))
+            pthread_mutex_lock(&rw->mu);
+    }
+    pthread_mutex_unlock(&rw->mu);
+    return NULL;
+}
+
+/* Start renewing leases in the background; NULL (renew between phases)
+ * when no client options were given or the thread cannot start. */
+static struct renewer *renewer_start(const struct dl_lease_opts *lo,
+                                     struct dl_lease **leases, size_t n)
+{
+    struct renewer *rw;
+    struct dl_gcp_client_opts co;
+    struct dl_err err;
+
+    if (!lo->renew_client || n == 0)
+        return NULL;
+    rw = dl_calloc(1, sizeof(*rw));
+    co = *lo->renew_client;
+    co.transport = NULL;
+    if (dl_gcp_client_new(&rw->client, &co, &err) < 0) {
+        dl_warn("apply: leases renew between phases only: %s", err.msg);
+        free(rw);
+        return NULL;
+    }
+    rw->leases = leases;
+    rw->n = n;
+    rw->interval_ns = dl_lease_ttl(leases[0]) / 3;
+    atomic_init(&rw->lost, 0);
+    pthread_mutex_init(&rw->mu, NULL);
+    pthread_cond_init(&rw->cv, NULL);
+    if (pthread_create(&rw->thread, NULL, renew_main, rw) != 0) {
+        dl_warn("apply: leases renew between phases only: no thread");
+        pthread_mutex_destroy(&rw->mu);
+        pthread_cond_destroy(&rw->cv);
+        dl_gcp_client_free(rw->client);
+        free(rw);
+        return NULL;
+    }
+    return rw;
+}
+
+static void renewer_stop(struct renewer *rw)
+{
+    if (!rw)
+        return;
+    pthread_mutex_lock(&rw->mu);
+    rw->stop = 1;
+    pthread_cond_signal(&rw->cv);
+    pthread_mutex_unlock(&rw->mu);
+    pthread_join(rw->thread, NULL);
+    pthread_mutex_destroy(&rw->mu);
+    pthread_cond_destroy(&rw->cv);
+    dl_gcp_client_free(rw->client);
+    free(rw);
+}
+
 static void release_leases(struct dl_lease **leases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -500,6 +606,8 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
         }
     }
 
+    if (nleases)
+        ap.renewer = renewer_start(opts->lease, leases, nleases);
     for (int ph = 0; ph < DL_APPLY_PHASE_COUNT && ap.done < ap.to_change;
          ph++) {
         struct dl_err lerr;
@@ -507,7 +615,7 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
         if (dl_apply_cancelled(&ap))
             break;
         ap.phase = (enum dl_apply_phase)ph;
-        for (size_t k = 0; k < nleases; k++) {
+        for (size_t k = 0; k < nleases && !ap.renewer; k++) {
             if (ph > 0 && dl_lease_renew(leases[k], &lerr) < 0) {
                 report->error = dl_strdup(lerr.msg);
                 goto finish;
@@ -521,7 +629,11 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
                     lerr.msg);
     }
 finish:
-    report->cancelled = dl_apply_cancelled(&ap);
+    report->cancelled = opts->cancel && *opts->cancel;
+    if (ap.renewer && atomic_load(&ap.renewer->lost) && !report->error)
+        report->error = dl_strdup(ap.renewer->msg);
+    renewer_stop(ap.renewer);
+    ap.renewer = NULL;
     for (size_t i = 0; i < report->n; i++) {
         struct dl_apply_result *res = &report->results[i];
         enum dl_kind kind;

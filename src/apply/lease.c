@@ -65,6 +65,11 @@ const char *dl_lease_project(const struct dl_lease *l)
     return l->project;
 }
 
+int64_t dl_lease_ttl(const struct dl_lease *l)
+{
+    return l->ttl_ns;
+}
+
 int64_t dl_lease_expires_at(const struct dl_lease *l)
 {
     return l->expires_at;
@@ -238,7 +243,14 @@ done:
 
 int dl_lease_renew(struct dl_lease *l, struct dl_err *err)
 {
+    return dl_lease_renew_with(l, NULL, err);
+}
+
+int dl_lease_renew_with(struct dl_lease *l, struct dl_gcp_client *c,
+                        struct dl_err *err)
+{
     struct dl_firestore_precondition same = {.update_time = l->update_time};
+    struct dl_gcp_client *own = l->gcp;
     int64_t old = l->expires_at;
     int rc;
 
@@ -246,7 +258,10 @@ int dl_lease_renew(struct dl_lease *l, struct dl_err *err)
         return dl_err_set(err, DL_ECONFLICT,
                           "lease of project '%s' is not held", l->project);
     l->expires_at = dl_time_now_ns() + l->ttl_ns;
+    if (c)
+        l->gcp = c;
     rc = write_lease(l, &same, err);
+    l->gcp = own;
     if (rc == DL_ECONFLICT || rc == DL_ENOTFOUND) {
         l->held = 0;
         l->expires_at = old;

@@ -33,6 +33,11 @@ struct dl_lease_opts {
     int64_t retry_ns;   /* pause between tries; 0: 1 s */
     const char *holder; /* this holder's identity; NULL: hostname:pid:random
                            (made once per process) */
+    /* The executor (apply.h): options of a second Google client with which
+       a background thread renews the leases every ttl/3 while phases run
+       (a Cloud Build wait can outlast a lease). NULL: renew only between
+       phases. Its transport must be NULL (libcurl). */
+    const struct dl_gcp_client_opts *renew_client;
 };
 
 struct dl_lease;
@@ -53,6 +58,11 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
    after expiry, or deleted): the lease is then no longer held. */
 int dl_lease_renew(struct dl_lease *l, struct dl_err *err) DL_WUR;
 
+/* Renew with client c instead of the lease's own (a client of another
+   thread; NULL: the lease's own). Errors as dl_lease_renew. */
+int dl_lease_renew_with(struct dl_lease *l, struct dl_gcp_client *c,
+                        struct dl_err *err) DL_WUR;
+
 /* Give the lease up (delete the document under our updateTime). 0 also
    when it was already lost (nothing of ours to delete); other errors as
    dl_firestore_delete. NULL-safe. */
@@ -61,10 +71,13 @@ int dl_lease_release(struct dl_lease *l, struct dl_err *err) DL_WUR;
 /* Free l (NULL-safe). Does not release. */
 void dl_lease_free(struct dl_lease *l);
 
-/* The holder string of l, its project, and its expiry (ns since epoch). */
+/* The holder string of l, its project, and its expiry (ns since epoch).
+   Not while a renewing thread runs (see renew_client). */
 const char *dl_lease_holder(const struct dl_lease *l);
 const char *dl_lease_project(const struct dl_lease *l);
 int64_t dl_lease_expires_at(const struct dl_lease *l);
+/* Its time to live (ns). */
+int64_t dl_lease_ttl(const struct dl_lease *l);
 
 /* This process's default holder identity ("hostname:pid:random"), made
    once per process (again after a fork). */

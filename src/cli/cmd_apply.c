@@ -393,6 +393,7 @@ static int run(int argc, char **argv)
     aopts.cancel = &cancel_flag;
     aopts.saved_plan = saved != NULL;
     lopts.timeout_ns = lock_timeout;
+    lopts.renew_client = &gopts; /* renewed during long phases too */
     aopts.lease = &lopts;
     aopts.progress_tty = isatty(STDERR_FILENO);
     aopts.progress_out = stderr;

@@ -227,6 +227,7 @@ static void test_concurrent_acquirers(void **state)
 
 /* A test applier that checks the lease is held while it runs. */
 static char seen_holder[256];
+static struct dl_apply *hook_ap;
 static int hook_calls;
 
 static int lease_checking_apply(struct dl_apply *ap,
@@ -285,6 +286,89 @@ static void test_executor_takes_the_lease(void **state)
     dl_plan_free(p);
 }
 
+/* A long phase: one request that waits 2.5 s before it is sent; when it
+ * answers, someone else tries to take the (1 s) lease. */
+static int takeover_rc;
+
+static void slow_done(struct dl_gcp_client *cl, int rc,
+                      const struct dl_gcp_response *resp,
+                      const struct dl_err *e, void *ud)
+{
+    struct dl_plan_resource *r = ud;
+    struct dl_lease_opts other = {.holder = "controller:9:beef"};
+    struct dl_lease *l = NULL;
+    struct dl_err err;
+
+    (void)resp;
+    (void)e;
+    (void)rc;
+    takeover_rc = dl_lease_acquire(&l, cl, project, &other, &err);
+    dl_lease_free(l);
+    dl_apply_record(hook_ap, r, DL_APPLY_APPLIED, 0, NULL);
+}
+
+static int slow_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
+                      size_t n, struct dl_err *err)
+{
+    struct dl_gcp_request q;
+    char path[400];
+
+    (void)n;
+    hook_ap = ap;
+    snprintf(path, sizeof(path), "/v1/%s", doc_name);
+    memset(&q, 0, sizeof(q));
+    q.api = DL_GCP_FIRESTORE;
+    q.path = path;
+    q.delay_ns = 2500 * DL_NS_PER_MS;
+    q.done = slow_done;
+    q.ud = rs[0];
+    return dl_gcp_submit(dl_apply_gcp(ap), &q, err);
+}
+
+static void run_long_phase(const struct dl_gcp_client_opts *renew)
+{
+    static const struct dl_provider member = {.kind = DL_KIND_IAM_POLICY_MEMBER,
+                                              .apply = slow_apply};
+    static const struct dl_provider *const list[] = {&member, NULL};
+    struct dl_lease_opts lo = {.holder = "apply-test:1:cafe",
+                               .ttl_ns = DL_NS_PER_SEC,
+                               .renew_client = renew};
+    struct dl_apply_opts o = {
+        .providers = list, .max_deletes = -1, .lease = &lo};
+    struct dl_plan *p = dl_plan_new();
+    struct dl_plan_resource *r;
+    struct dl_apply_report rep;
+    struct dl_err err;
+
+    r = dl_plan_add_resource(p, project, "IAMPolicyMember", "m");
+    r->mode = DL_PLAN_MODE_ENFORCE;
+    r->status = DL_PLAN_STATUS_MISSING;
+    r->action = DL_PLAN_ACTION_CREATE;
+    takeover_rc = 1;
+    assert_int_equal(dl_apply_run(&rep, p, NULL, NULL, c, &o, &err), 0);
+    assert_int_equal(rep.applied, 1);
+    dl_apply_report_dispose(&rep);
+    dl_plan_free(p);
+}
+
+static void test_lease_renewed_during_a_long_phase(void **state)
+{
+    struct dl_gcp_client_opts renew = {0};
+    char holder[256];
+
+    (void)state;
+    /* Renewed every ttl/3 by the executor's thread: nobody takes it. */
+    run_long_phase(&renew);
+    assert_int_equal(takeover_rc, DL_ECONFLICT);
+    doc_holder(holder, sizeof(holder));
+    assert_string_equal(holder, "");
+    /* Without the thread, a 1 s lease expires during a 2.5 s phase. */
+    run_long_phase(NULL);
+    assert_int_equal(takeover_rc, 0);
+    doc_holder(holder, sizeof(holder));
+    assert_string_equal(holder, "controller:9:beef");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +382,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_executor_takes_the_lease, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_lease_renewed_during_a_long_phase,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
