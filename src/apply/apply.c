@@ -476,6 +476,18 @@ static struct renewer *renewer_start(const struct dl_lease_opts *lo,
         free(rw);
         return NULL;
     }
+    /* Renew once here: the new client gets its token (and registers it
+       with the log's secret filter) on this thread, and a lease lost
+       already is seen before any change. Tokens live an hour: the thread
+       rarely fetches one. */
+    for (size_t i = 0; i < n; i++) {
+        if (dl_lease_renew_with(leases[i], rw->client, &err) < 0) {
+            dl_warn("apply: leases renew between phases only: %s", err.msg);
+            dl_gcp_client_free(rw->client);
+            free(rw);
+            return NULL;
+        }
+    }
     rw->leases = leases;
     rw->n = n;
     rw->interval_ns = dl_lease_ttl(leases[0]) / 3;
@@ -608,6 +620,15 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
 
     if (nleases)
         ap.renewer = renewer_start(opts->lease, leases, nleases);
+    for (size_t k = 0; k < nleases; k++) {
+        if (!dl_lease_held(leases[k])) {
+            report->error =
+                dl_asprintf("the lease of project '%s' was lost before "
+                            "anything was changed",
+                            dl_lease_project(leases[k]));
+            goto finish;
+        }
+    }
     for (int ph = 0; ph < DL_APPLY_PHASE_COUNT && ap.done < ap.to_change;
          ph++) {
         struct dl_err lerr;

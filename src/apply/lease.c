@@ -65,6 +65,11 @@ const char *dl_lease_project(const struct dl_lease *l)
     return l->project;
 }
 
+int dl_lease_held(const struct dl_lease *l)
+{
+    return l->held;
+}
+
 int64_t dl_lease_ttl(const struct dl_lease *l)
 {
     return l->ttl_ns;

@@ -76,6 +76,8 @@ void dl_lease_free(struct dl_lease *l);
 const char *dl_lease_holder(const struct dl_lease *l);
 const char *dl_lease_project(const struct dl_lease *l);
 int64_t dl_lease_expires_at(const struct dl_lease *l);
+/* 1 while l is held (acquired, not lost, not released). */
+int dl_lease_held(const struct dl_lease *l);
 /* Its time to live (ns). */
 int64_t dl_lease_ttl(const struct dl_lease *l);
 
