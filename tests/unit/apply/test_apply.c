@@ -620,6 +620,49 @@ static void test_report_json(void **state)
     dl_plan_free(p);
 }
 
+/* Reserves 600, gives 100 back, records twice. */
+static int greedy_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
+                        size_t n, struct dl_err *err)
+{
+    (void)err;
+    log_call(ap, rs, n);
+    for (size_t i = 0; i < n; i++) {
+        int64_t got = dl_apply_reserve_deletes(ap, rs[i], 600);
+
+        dl_apply_release_deletes(ap, rs[i], got >= 100 ? 100 : 0);
+        dl_apply_record(ap, rs[i], DL_APPLY_APPLIED,
+                        got >= 100 ? got - 100 : got, "deleted");
+        dl_apply_record(ap, rs[i], DL_APPLY_FAILED, 0, "second");
+    }
+    return 0;
+}
+
+static void test_budget_release_and_double_record(void **state)
+{
+    static const struct dl_provider fs = {
+        .kind = DL_KIND_FIRESTORE_COLLECTION_POLICY, .apply = greedy_apply};
+    static const struct dl_provider *const list[] = {&fs, NULL};
+    struct dl_plan *p = dl_plan_new();
+    struct dl_apply_opts o = {.max_deletes = 1000, .providers = list};
+    struct dl_apply_report rep;
+
+    (void)state;
+    add(p, "p", "FirestoreCollectionPolicy", "a", DL_PLAN_ACTION_DELETE);
+    add(p, "p", "FirestoreCollectionPolicy", "b", DL_PLAN_ACTION_DELETE);
+    add(p, "p", "FirestoreCollectionPolicy", "c", DL_PLAN_ACTION_DELETE);
+    run_plan(&rep, p, &o);
+    /* a: 600, 100 back; b: 500 left, 100 back; c: 100. */
+    assert_int_equal(find(&rep, "p/FirestoreCollectionPolicy/a")->objects, 500);
+    assert_int_equal(find(&rep, "p/FirestoreCollectionPolicy/b")->objects, 400);
+    assert_int_equal(find(&rep, "p/FirestoreCollectionPolicy/c")->objects, 0);
+    /* The first outcome stays. */
+    assert_int_equal(rep.applied, 3);
+    assert_string_equal(find(&rep, "p/FirestoreCollectionPolicy/a")->message,
+                        "deleted");
+    dl_apply_report_dispose(&rep);
+    dl_plan_free(p);
+}
+
 static void test_progress_line(void **state)
 {
     struct dl_plan *p = dl_plan_new();
@@ -661,6 +704,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_release_and_double_record,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
