@@ -49,6 +49,8 @@ struct dl_pass {
     void *state[DL_KIND_COUNT]; /* each provider's observations */
 };
 
+struct dl_apply; /* apply/apply.h: the executor's handle */
+
 struct dl_provider {
     enum dl_kind kind;
     /* Queue the observation of every selected resource of this kind.
@@ -59,6 +61,25 @@ struct dl_provider {
     int (*diff)(struct dl_pass *pass, struct dl_err *err);
     /* Free pass->state[kind] (NULL-safe on a NULL state). */
     void (*dispose)(struct dl_pass *pass);
+    /*
+     * Apply (apply/apply.h, docs/apply.md): called once per phase this
+     * kind takes part in (dl_apply_phase(ap); CloudRunService is called in
+     * the build phase and again in the service phase) with ALL of this
+     * kind's resources still to change in that phase (enforce mode, action
+     * create/update/delete, not yet recorded, selected by --only), so one
+     * call can merge related changes (every IAM member of one project into
+     * one read-modify-write). It QUEUES work on dl_apply_gcp(ap), as observe
+     * does; the executor then runs the client loop for the phase. Each
+     * resource's outcome is reported exactly once, from here or from a
+     * completion callback, with dl_apply_record (a resource left
+     * unrecorded after the last phase fails with "no outcome reported").
+     * Deletions are asked for with dl_apply_reserve_deletes first.
+     * Return an error only when nothing of this kind can be attempted: every
+     * resource passed and not yet recorded is then failed with err's
+     * message. NULL: "applying KIND is not implemented yet" (failed).
+     */
+    int (*apply)(struct dl_apply *ap, struct dl_plan_resource *const *rs,
+                 size_t n, struct dl_err *err);
 };
 
 /* Every provider, in apply order, NULL-terminated. */
