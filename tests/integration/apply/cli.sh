@@ -159,8 +159,10 @@ import json, sys, datetime
 p = json.load(open(sys.argv[1]))
 for r in p["resources"]:
     r.pop("error", None)
-    r.update(status="in_sync", action="none", preconditions={})
-p["summary"].update(in_sync=2, error=0)
+    r.update(status="in_sync", action="none", preconditions={}, changes=[])
+    r.pop("notes", None)
+p["summary"].update(in_sync=len(p["resources"]), error=0, create=0, update=0,
+                    delete=0, report=0)
 p["created_at"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 json.dump(p, open(sys.argv[2], "w"))
 EOF2
