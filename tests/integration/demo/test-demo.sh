@@ -35,6 +35,7 @@ check() { # description, then a command that must succeed
     fi
 }
 has() { grep -qE -- "$1" "$out"; }
+lacks() { ! grep -qE -- "$1" "$out"; }
 # The first plan's output alone (the seed and git log name the same things).
 plan=$tmp/plan.txt
 sed -n '/^\$ driftless plan /,/^==> /p' "$out" | sed '/^==> /,$d' >"$plan"
@@ -96,7 +97,9 @@ if [ "$n_real" -eq 5 ] && real Project; then
         inplan '^Plan: 1 to create, 1 to change, 106369 to delete, 2 to report\.$'
 fi
 if "$bin/driftless" help | grep -qE '^  apply( |$)'; then
-    if [ "$n_real" -eq 5 ]; then
+    check "apply ran" has '^\$ driftless apply --source .* --auto-approve$'
+    # Once every kind observes and applies for real, the demo converges.
+    if [ "$n_real" -eq 5 ] && lacks 'applying [A-Za-z]+ is not implemented yet'; then
         check "after apply: No changes." has '^    converged: No changes\.$'
     fi
 else

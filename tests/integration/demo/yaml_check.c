@@ -25,8 +25,8 @@ static int check(const char *path)
         yaml_node_t *root;
 
         if (!yaml_parser_load(&p, &doc)) {
-            fprintf(stderr, "%s:%zu:%zu: %s\n", path,
-                    p.problem_mark.line + 1, p.problem_mark.column + 1,
+            fprintf(stderr, "%s:%zu:%zu: %s\n", path, p.problem_mark.line + 1,
+                    p.problem_mark.column + 1,
                     p.problem ? p.problem : "invalid YAML");
             rc = 1;
             break;
