@@ -46,5 +46,33 @@ out=$("$probe" "$url" "$work/cert.pem" 100)
 expect "body cap" '^rc=-7 .*response body larger than 100 bytes' "$out"
 out=$("$probe" "http://localhost.localdomain.example:$port/")
 expect "plain http to a non-loopback host" "^rc=-5 .*refusing plain http://" "$out"
-[ $fail = 0 ] && echo "check-tls: unknown CA refused; ca_bundle and SSL_CERT_FILE accepted"
+
+# The same through the binary: `driftless --ca-bundle FILE plan`. s_server
+# answers every path with an HTML page, so the Project cannot be planned
+# either way; what differs is whether TLS got that far.
+bin="${DL_BINARY_DIR:-}/driftless"
+if [ -x "$bin" ]; then
+    mkdir -p "$work/ds/desired-state"
+    cat >"$work/ds/desired-state/project.yaml" <<'YAML'
+apiVersion: driftless.dev/v1alpha1
+kind: Project
+metadata:
+  name: tls-check-project
+spec:
+  region: us-west2
+YAML
+    export DRIFTLESS_ACCESS_TOKEN=tls-check-token
+    out=$(DRIFTLESS_API_ENDPOINT="https://localhost:$port" "$bin" plan --source "$work/ds" 2>&1 || true)
+    expect "cli: unknown CA refused" 'certificate|SSL' "$out"
+    out=$(DRIFTLESS_API_ENDPOINT="https://localhost:$port" "$bin" --ca-bundle "$work/cert.pem" plan --source "$work/ds" 2>&1 || true)
+    if grep -qE 'certificate|SSL' <<<"$out"; then
+        echo "check-tls: cli --ca-bundle: TLS still refused: $out" >&2
+        fail=1
+    fi
+    expect "cli --ca-bundle reached the server" 'tls-check-project' "$out"
+else
+    echo "check-tls: $bin not built" >&2
+    fail=1
+fi
+[ $fail = 0 ] && echo "check-tls: unknown CA refused; ca_bundle, SSL_CERT_FILE and --ca-bundle accepted"
 exit $fail
