@@ -45,16 +45,19 @@ def admin(method, path, body=None):
     return http(method, FAKE + path, body)
 
 
-def seed(bindings):
+def seed(bindings, extra_iam=None, services=None):
     state = {"projects": [{"projectId": P, "projectNumber": NUMBER}],
              "iam": {"projects/" + P: {"bindings": bindings}}}
+    state["iam"].update(extra_iam or {})
+    if services:
+        state["run"] = {"services": services, "revisions": []}
     admin("PUT", "/_fake/v1/state", state)
     admin("PUT", "/_fake/v1/faults", {})
     admin("DELETE", "/_fake/v1/requests")
 
 
-def policy():
-    return admin("GET", "/_fake/v1/state")["iam"]["projects/" + P]
+def policy(name=None):
+    return admin("GET", "/_fake/v1/state")["iam"][name or "projects/" + P]
 
 
 def members(pol, role):
@@ -87,12 +90,17 @@ spec:
 """
 
 
-def member_yaml(name, role, member, mode=None):
+def member_yaml(name, role, member, mode=None, resource=None, cond=None):
     y = ("apiVersion: driftless.dev/v1alpha1\nkind: IAMPolicyMember\n"
          "metadata:\n  name: %s\nspec:\n  role: %s\n  member: %s\n"
          % (name, role, member))
     if mode:
         y += "  mode: %s\n" % mode
+    if resource:
+        y += "  resource: %s\n" % resource
+    if cond:
+        y += ("  condition:\n    title: %s\n    expression: %s\n"
+              % (json.dumps(cond[0]), json.dumps(cond[1])))
     return y
 
 
@@ -297,7 +305,51 @@ def case_saved_moved(tmp):
     check(not set_requests(), "setIamPolicy was sent: %s" % set_requests())
 
 
-CASES = {"metric-writer": case_metric_writer, "race": case_race,
+def case_service(tmp):
+    """A member on a Cloud Run service's policy: set through Cloud Run."""
+    svc = "projects/%s/locations/us-west2/services/prediction-worker" % P
+    seed(PRE, {svc: {"bindings": [{"role": "roles/run.invoker",
+                                   "members": ["user:b@example.com"]}]}},
+         services=[{"name": svc, "template": {"containers": [
+             {"image": "us-docker.pkg.dev/p/r/w@sha256:" + "0" * 64}]}}])
+    project_before = policy()
+    src = repo(tmp, [member_yaml("invoker", "roles/run.invoker", SA,
+                                 resource="run.googleapis.com/" + svc)])
+    rc, _, _, doc = apply(src, tmp)
+    check(rc == 0, "apply: exit %d, want 0" % rc)
+    check(members(policy(svc), "roles/run.invoker") ==
+          {SA, "user:b@example.com"},
+          "service policy: %s" % policy(svc))
+    check(policy() == project_before, "the project's policy changed")
+    routes = [c["route"] for c in set_requests()]
+    check(len(routes) == 1 and routes[0].startswith("/v2/"),
+          "want one Cloud Run setIamPolicy: %s" % routes)
+    converged(src, tmp)
+
+
+def case_condition(tmp):
+    """A conditional member: version 3 is sent, other conditions kept."""
+    other = {"role": WRITER, "members": ["user:c@example.com"],
+             "condition": {"title": "other", "expression": "true"}}
+    seed(PRE + [other])
+    src = repo(tmp, [member_yaml("temp", WRITER, SA,
+                                 cond=("until-2027", "request.time < "
+                                       "timestamp(\"2027-01-01T00:00:00Z\")"))])
+    rc, _, _, _ = apply(src, tmp)
+    check(rc == 0, "apply: exit %d, want 0" % rc)
+    pol = policy()
+    conds = {b.get("condition", {}).get("title"): set(b["members"])
+             for b in pol["bindings"] if b["role"] == WRITER}
+    check(conds.get("until-2027") == {SA}, "conditional binding: %s" % conds)
+    check(conds.get("other") == {"user:c@example.com"},
+          "other condition lost: %s" % conds)
+    check(conds.get(None) == {OTHER_WRITER}, "unconditional: %s" % conds)
+    check(pol.get("version") == 3, "policy version %r" % pol.get("version"))
+    converged(src, tmp)
+
+
+CASES = {"service": case_service, "condition": case_condition,
+         "metric-writer": case_metric_writer, "race": case_race,
          "binding-protected": case_binding_protected,
          "report-mode": case_report_mode, "saved-moved": case_saved_moved}
 
