@@ -478,6 +478,36 @@ static void test_set_error_fails_all(void **state)
     dl_apply_report_dispose(&rep);
 }
 
+static void test_conflicts_give_up_within_budget(void **state)
+{
+    struct dl_apply_report rep;
+    size_t n, sets = 0;
+    int64_t span;
+
+    (void)state;
+    /* Every set loses a race: more answers than 60 s of backoff uses. */
+    for (int i = 0; i < 40; i++) {
+        answer(GET, "200 OK", live1);
+        answer(SET, "409 Conflict", conflict);
+    }
+    assert_int_equal(run(&rep, 0), 0);
+    n = dl_http_replay_count(t);
+    for (size_t i = 0; i < n; i++)
+        if (strstr(gcp_test_req(t, i)->url, ":setIamPolicy"))
+            sets++;
+    /* Backoff drawn in [cap/2, cap] with cap 0.5, 1, 2, 4, 8, 8, ... s:
+       about 15 attempts fit in 60 s. */
+    assert_in_range(sets, 8, 20);
+    span = gcp_test_req(t, n - 1)->at_ns - gcp_test_req(t, 0)->at_ns;
+    assert_true(span <= DL_IAM_APPLY_BUDGET_NS);
+    assert_true(span >= DL_IAM_APPLY_BUDGET_NS / 2);
+    assert_int_equal(result(&rep, r_member)->outcome, DL_APPLY_FAILED);
+    assert_non_null(
+        strstr(result(&rep, r_member)->message, "concurrent policy changes"));
+    assert_int_equal(result(&rep, r_binding)->outcome, DL_APPLY_FAILED);
+    dl_apply_report_dispose(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +526,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_set_error_fails_all, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_conflicts_give_up_within_budget,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
