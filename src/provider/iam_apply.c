@@ -334,6 +334,10 @@ static void read_done(struct dl_gcp_client *c, int rc,
         free(msg);
         return;
     }
+    if (w->reads == 1 && moved_etag(w, etag))
+        dl_info("apply: policy '%s' moved since the plan was made: "
+                "re-evaluated",
+                w->name);
     /* Recompute the edit from the model on what was just read. */
     policy = json_deep_copy(r->json);
     w->changed = dl_iam_apply_edits(policy, w->edits, w->n);
