@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 
+#include "provider/iam_apply.h"
 #include "provider/iam_set.h"
 #include "provider/iam_store.h"
 #include "provider/provider.h"
@@ -117,4 +118,5 @@ const struct dl_provider dl_provider_iam_policy_binding = {
     .observe = observe,
     .diff = diff,
     .dispose = NULL,
+    .apply = dl_iam_apply_hook,
 };

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provider/iam_apply.h"
 #include "provider/iam_set.h"
 #include "provider/iam_store.h"
 #include "provider/provider.h"
@@ -108,4 +109,5 @@ const struct dl_provider dl_provider_iam_policy_member = {
     .observe = observe,
     .diff = diff,
     .dispose = dispose,
+    .apply = dl_iam_apply_hook,
 };
