@@ -139,12 +139,16 @@ static void fs_maybe_finish(struct fs_job *j)
                         (long long)j->failed_requests, j->req_err.msg,
                         (long long)j->counts.deleted);
     else
+        /* A capped or cancelled run stops reading: the violators found
+         * are then only those listed so far. */
         dl_apply_record(
             j->ap, j->pr, DL_APPLY_APPLIED, j->counts.deleted,
-            "deleted %lld of %lld violating documents (%lld skipped: changed "
-            "since listed, %lld failed)%s%s",
-            (long long)j->counts.deleted, (long long)j->obs->violating,
-            (long long)j->counts.skipped, (long long)j->counts.failed,
+            "deleted %lld of %s%lld violating documents (%lld skipped: "
+            "changed since listed, %lld failed)%s%s",
+            (long long)j->counts.deleted,
+            j->capped || j->cancelled ? "at least " : "",
+            (long long)j->obs->violating, (long long)j->counts.skipped,
+            (long long)j->counts.failed,
             j->capped ? "; stopped at the delete cap" : "",
             j->cancelled ? "; cancelled" : "");
     fs_job_free(j);
