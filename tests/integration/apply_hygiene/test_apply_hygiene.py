@@ -12,6 +12,8 @@ Cases (one ctest each):
              updateTime guard itself (the precondition tool)
   maxdeletes --max-deletes 1000 deletes exactly 1000 of 1,500
   bigquery   old staging tables deleted, recent ones kept, then No changes
+  bqfail     denied table deletes fail the resource (exit 1) while the
+             others are deleted; a rerun converges
   buckets    empty buckets deleted (whenEmpty: delete); one that got an
              object between plan and apply is kept
 Seeding reuses tests/integration/plan_hygiene (its helpers and the
@@ -269,6 +271,41 @@ def case_bigquery(tmp):
           "second apply %r" % rep)
 
 
+def case_bqfail(tmp):
+    project = "apy-bqfail"
+    tables = [{"tableReference": {"projectId": project, "datasetId": "ds",
+                                  "tableId": "staging_%d" % i},
+               "creationTime": th.ms_ago(30)} for i in range(10)]
+    th.seed_fake({"projects": [{"projectId": project,
+                                "projectNumber": "556000000004"}],
+                  "bigquery": {"tables": tables}})
+    repo = th.make_repo(tmp, project, """apiVersion: driftless.dev/v1alpha1
+kind: BigQueryTablePolicy
+metadata:
+  name: staging
+spec:
+  dataset: ds
+  tablePattern: "staging_.*"
+  olderThan: 7d
+""")
+    only = ["BigQueryTablePolicy/staging"]
+    addr = project + "/BigQueryTablePolicy/staging"
+    # Deleting staging_0..4 is denied.
+    http("PUT", FAKE + "/_fake/v1/faults",
+         {"403": 1.0, "pathRegex": "/tables/staging_[0-4]$"})
+    rc, out, err, rep = apply(repo, only)
+    check(rc == 1, "apply with denied deletes: exit %d\n%s%s" % (rc, out,
+                                                                  err))
+    r = result(rep, addr)
+    check(r["outcome"] == "failed" and r["objects"] == 5 and
+          "5 failed" in r["message"], "result %r" % r)
+    http("PUT", FAKE + "/_fake/v1/faults", {})
+    # Rerunning converges.
+    rc, out, err, rep = apply(repo, only)
+    check(rc == 0 and result(rep, addr)["objects"] == 5, "rerun %r" % rep)
+    no_changes(repo, only)
+
+
 def case_buckets(tmp):
     project, num = "apy-gcs", "556000000003"
     names = ["nba-empty-%d" % i for i in range(1, 4)]
@@ -308,7 +345,7 @@ spec:
 
 CASES = {"incident": case_incident, "refreshed": case_refreshed,
          "maxdeletes": case_maxdeletes, "bigquery": case_bigquery,
-         "buckets": case_buckets}
+         "bqfail": case_bqfail, "buckets": case_buckets}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
