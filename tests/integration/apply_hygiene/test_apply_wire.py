@@ -11,12 +11,15 @@ updateTime):
   - per-write FAILED_PRECONDITION (12 documents "rewritten since") is
     counted as skipped, not fatal: applied, 1,191 objects, exit 0;
   - --max-deletes 700 sends exactly 700 deletes;
+  - Ctrl-C (SIGINT) once deleting started: the batches in flight finish,
+    no new one starts, exit 130, the report counts what was deleted;
   - a batchWrite refused as a whole (403) fails the resource, exit 1.
 Environment: DL_BINARY_DIR.
 """
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,7 @@ import time
 
 BIN = os.path.join(os.environ["DL_BINARY_DIR"], "driftless")
 N = 1203
+N_SLOW = 6000  # 12 batches
 LOCK = threading.Lock()
 STATE = {"batches": [], "inflight": 0, "max_inflight": 0}
 
@@ -74,10 +78,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(n) or b"{}")
         project = self.path.split("/")[3]
         if self.path.endswith("documents:runQuery"):
+            n = N_SLOW if project == "wire-slow" else N
             out = [{"document": {"name": docs_prefix(project) + "p_%04d" % i,
                                  "updateTime": update_time(i),
                                  "fields": {}},
-                    "readTime": now()} for i in range(N)]
+                    "readTime": now()} for i in range(n)]
             self.reply(200, out)
         elif self.path.endswith(":commit"):  # the lease
             self.reply(200, {"writeResults": [{"updateTime": now()}],
@@ -87,7 +92,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["inflight"] += 1
                 STATE["max_inflight"] = max(STATE["max_inflight"],
                                             STATE["inflight"])
-            time.sleep(0.05)  # let the others arrive
+            # Let the others arrive (wire-slow: time for a Ctrl-C).
+            time.sleep(1.0 if project == "wire-slow" else 0.05)
             with LOCK:
                 STATE["inflight"] -= 1
                 STATE["batches"].append(body["writes"])
@@ -142,16 +148,24 @@ spec:
     return repo
 
 
-def apply(port, repo, extra=()):
+def apply(port, repo, extra=(), interrupt=False):
     STATE.update(batches=[], inflight=0, max_inflight=0)
     report = repo + ".report.json"
     env = dict(os.environ, FIRESTORE_EMULATOR_HOST="127.0.0.1:%d" % port,
                DRIFTLESS_ACCESS_TOKEN="test-token", NO_COLOR="1")
     env.pop("DRIFTLESS_API_ENDPOINT", None)
-    p = subprocess.run([BIN, "apply", "--source", repo, "--auto-approve",
-                        "--only", "FirestoreCollectionPolicy/hb",
-                        "--report", report] + list(extra),
-                       capture_output=True, text=True, env=env, timeout=300)
+    p = subprocess.Popen([BIN, "apply", "--source", repo, "--auto-approve",
+                          "--only", "FirestoreCollectionPolicy/hb",
+                          "--report", report] + list(extra),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    if interrupt:  # Ctrl-C once the first batchWrite arrived
+        t0 = time.time()
+        while STATE["max_inflight"] == 0 and time.time() - t0 < 60:
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=300)
+    p.stdout, p.stderr = out, err
     with open(report) as f:
         rep = json.load(f)
     check(len(rep["resources"]) == 1, "report %r" % rep)
@@ -196,6 +210,19 @@ def main():
         check(sent == 700, "--max-deletes 700 sent %d deletes" % sent)
         check("stopped at the delete cap" in r["message"], "msg %r" %
               r["message"])
+
+        # Ctrl-C: the batches in flight finish, no new one starts.
+        repo = make_repo(tmp, "wire-slow")
+        rc, out, r = apply(port, repo, interrupt=True)
+        sent = sum(len(b) for b in STATE["batches"])
+        check(rc == 130, "interrupted exit %d:\n%s" % (rc, out))
+        check(0 < sent <= 6 * 500 and sent < N_SLOW,
+              "sent %d deletes after Ctrl-C" % sent)
+        check(r["objects"] == sent - sum(1 for b in STATE["batches"]
+                                         for w in b
+                                         if int(w["delete"][-4:]) % 100 == 7),
+              "interrupted result %r (sent %d)" % (r, sent))
+        print("interrupted: sent %d deletes: %s" % (sent, r["message"]))
 
         repo = make_repo(tmp, "wire-denied")
         rc, out, r = apply(port, repo)
