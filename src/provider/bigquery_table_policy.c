@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "provider/hygiene.h"
+#include "provider/hygiene_apply.h"
 #include "util/alloc.h"
 #include "util/time.h"
 
@@ -220,4 +221,5 @@ const struct dl_provider dl_provider_bigquery_table_policy = {
     .observe = observe,
     .diff = diff,
     .dispose = dispose,
+    .apply = dl_hygiene_apply_bigquery,
 };

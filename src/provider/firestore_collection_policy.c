@@ -17,6 +17,7 @@
 
 #include "gcp/firestore.h"
 #include "provider/hygiene.h"
+#include "provider/hygiene_apply.h"
 #include "util/alloc.h"
 #include "util/time.h"
 
@@ -258,4 +259,5 @@ const struct dl_provider dl_provider_firestore_collection_policy = {
     .observe = observe,
     .diff = diff,
     .dispose = dispose,
+    .apply = dl_hygiene_apply_firestore,
 };

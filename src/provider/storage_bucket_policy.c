@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "provider/hygiene.h"
+#include "provider/hygiene_apply.h"
 #include "util/alloc.h"
 
 enum { PROBE_PENDING = 0, PROBE_EMPTY, PROBE_NOT_EMPTY, PROBE_FAILED };
@@ -357,4 +358,5 @@ const struct dl_provider dl_provider_storage_bucket_policy = {
     .observe = observe,
     .diff = diff,
     .dispose = dispose,
+    .apply = dl_hygiene_apply_storage,
 };

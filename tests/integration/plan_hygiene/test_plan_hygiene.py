@@ -133,8 +133,10 @@ PROCESSORS = ["nba_phase%d_%s" % (p, letters(k, 4))
               for p in range(1, 4) for k in range(10)]
 
 
-def case_incident(tmp):
-    project = "hyg-incident"
+def incident_lines():
+    """The incident's heartbeats as seed_firestore lines: 105,623
+    run-suffixed IDs, one fresh document per processor (30), 696 retired
+    (stale). Returns (lines, n_bad, n_fresh, n_stale, n_bad_stale)."""
     lines = []
     n_bad, n_fresh, n_stale = 105623, 30, 696
     # Run-suffixed IDs: one per run, a minute apart; their heartbeats are
@@ -150,8 +152,14 @@ def case_incident(tmp):
     for i in range(n_stale):  # retired processors, 8 to 37 days old
         lines.append("retired_%s %d\n" % (letters(i), (8 + i % 30) * DAY))
     check(len(PROCESSORS) == n_fresh, "30 processors")
+    return (lines, n_bad, n_fresh, n_stale,
+            sum(1 for i in range(n_bad) if i % 30 >= 7))
+
+
+def case_incident(tmp):
+    project = "hyg-incident"
+    lines, n_bad, n_fresh, n_stale, exp_bad_stale = incident_lines()
     seed_firestore(project, "processor_heartbeats", "last_heartbeat", lines)
-    exp_bad_stale = sum(1 for i in range(n_bad) if i % 30 >= 7)
     total = n_bad + n_fresh + n_stale
     violating = n_bad + n_stale
 
