@@ -556,10 +556,15 @@ static void do_service(struct job *j, const json_t *live)
 
         if (dl_gcp_call(c, DL_GCP_RUN, "GET", j->path, NULL, &now, &e2) == 0)
             ready = sget(now, "latestReadyRevision");
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "%s: %s; %s",
-                        live ? "update" : "create", e.msg,
-                        ready ? "the previous revision still serves"
-                              : "no revision serves");
+        if (ready)
+            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
+                            "%s: %s; %s still serves",
+                            live ? "update" : "create", e.msg,
+                            dl_cloud_run_short_name(ready));
+        else
+            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
+                            "%s: %s; no revision serves",
+                            live ? "update" : "create", e.msg);
         json_decref(now);
         goto done;
     }
