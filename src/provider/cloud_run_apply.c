@@ -8,6 +8,7 @@
  * afterwards) runs synchronously inside that request's completion, so the
  * resources of one phase proceed concurrently in the executor's loop.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,20 +182,123 @@ const char *dl_cloud_run_build_failure(const json_t *build)
         return m;
     return "no detail given";
 }
+/* ---- one resource: an asynchronous chain of requests --------------------- */
 
-/* ---- one resource ------------------------------------------------------ */
-
+/*
+ * A resource's work. Every step submits one request whose completion runs
+ * the next step; the last step records the outcome (or, in the build phase,
+ * keeps the image) and frees the job.
+ */
 struct job {
     struct dl_apply *ap;
     struct dl_plan_resource *r;
     const struct dl_resource *d; /* NULL for orphans */
     char *path;                  /* /v2/projects/p/locations/l/services/s */
+    char commit[41];             /* desired commit ("" without build) */
+    json_t *live;                /* the service as read first, or NULL */
+    char *build_id;
+    int64_t deadline; /* of the build poll */
+    int64_t delay;    /* next poll delay */
+    char *failure;    /* an operation's error, kept for the final read */
+};
+
+typedef void (*step_fn)(struct job *j, int rc, json_t *json,
+                        const struct dl_err *err);
+
+struct hop {
+    struct job *j;
+    step_fn next;
 };
 
 static void job_free(struct job *j)
 {
     free(j->path);
+    free(j->build_id);
+    free(j->failure);
+    json_decref(j->live);
     free(j);
+}
+
+static void fail(struct job *j, const char *fmt, ...) DL_PRINTF(2, 3);
+
+/* Record j FAILED with a formatted message, and free it. */
+static void fail(struct job *j, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "%s", msg);
+    job_free(j);
+}
+
+static void hop_done(struct dl_gcp_client *c, int rc,
+                     const struct dl_gcp_response *resp,
+                     const struct dl_err *err, void *ud)
+{
+    struct hop h = *(struct hop *)ud;
+
+    (void)c;
+    free(ud);
+    h.next(h.j, rc, rc == 0 ? resp->json : NULL, err);
+}
+
+/* Submit one request; its completion runs next (also on a submit error). */
+static void hop(struct job *j, enum dl_gcp_api api, const char *method,
+                const char *path, json_t *body, int64_t delay, step_fn next)
+{
+    struct hop *h = dl_calloc(1, sizeof(*h));
+    struct dl_gcp_request req = {.api = api,
+                                 .method = method,
+                                 .path = path,
+                                 .body = body,
+                                 .delay_ns = delay,
+                                 .done = hop_done,
+                                 .ud = h};
+    struct dl_err e;
+    int rc;
+
+    if (!strcmp(method, "GET"))
+        req.retry = DL_GCP_RETRY_READ;
+    h->j = j;
+    h->next = next;
+    rc = dl_gcp_submit(dl_apply_gcp(j->ap), &req, &e);
+    if (rc < 0) {
+        free(h);
+        next(j, rc, NULL, &e);
+    }
+}
+
+static void lro_done(struct dl_gcp_client *c, int rc, json_t *result,
+                     const struct dl_err *err, void *ud)
+{
+    struct hop h = *(struct hop *)ud;
+
+    (void)c;
+    free(ud);
+    h.next(h.j, rc, result, err);
+}
+
+/* Wait for a Cloud Run operation; then next. */
+static void wait_op(struct job *j, json_t *op, step_fn next)
+{
+    struct dl_gcp_lro_opts lro = {.use_wait = 1,
+                                  .timeout_ns = OP_TIMEOUT_NS,
+                                  .first_delay_ns = 100000000LL};
+    struct hop *h = dl_calloc(1, sizeof(*h));
+    struct dl_err e;
+    int rc;
+
+    h->j = j;
+    h->next = next;
+    rc = dl_gcp_lro_submit(dl_apply_gcp(j->ap), DL_GCP_RUN, op, &lro, lro_done,
+                           h, &e);
+    if (rc < 0) {
+        free(h);
+        next(j, rc, NULL, &e);
+    }
 }
 
 /* The commit to build and annotate, as the diff chose it; NULL: unknown. */
@@ -215,216 +319,206 @@ static const char *desired_commit(struct dl_apply *ap,
     return src && src->id.commit[0] ? src->id.commit : NULL;
 }
 
-/* 0 when live's etag is still the plan's, else records FAILED. */
-static int check_etag(struct job *j, const json_t *live)
-{
-    const char *want = sget(j->r->preconditions, "etag");
-    const char *have = sget(live, "etag");
-
-    if (!want || !live)
-        return 0;
-    if (have && !strcmp(want, have))
-        return 0;
-    dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                    "the service changed since the plan (etag %s, now %s): "
-                    "plan again",
-                    want, have ? have : "absent");
-    return -1;
-}
-
-/* Does the serving revision of live already carry commit and dockerfile? */
-static int serving_matches(struct job *j, const json_t *live,
-                           const char *commit, const char *dockerfile)
-{
-    struct dl_gcp_client *c = dl_apply_gcp(j->ap);
-    const char *rev = dl_cloud_run_serving_revision(live);
-    json_t *got = NULL, *ann;
-    char *path;
-    struct dl_err e;
-    int ok = 0;
-
-    if (!rev || !*rev)
-        return 0;
-    if (strchr(rev, '/'))
-        path = dl_asprintf("/v2/%s", rev);
-    else
-        path = dl_asprintf("%s/revisions/%s", j->path, rev);
-    if (dl_gcp_call(c, DL_GCP_RUN, "GET", path, NULL, &got, &e) < 0) {
-        dl_debug("apply: %s: %s", j->r->address, e.msg);
-        goto done;
-    }
-    ann = json_object_get(got, "annotations");
-    ok = dl_cloud_run_commit_matches(sget(ann, DL_CLOUD_RUN_ANN_COMMIT),
-                                     commit) &&
-         sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE) &&
-         !strcmp(sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE), dockerfile);
-done:
-    json_decref(got);
-    free(path);
-    return ok;
-}
-
 static int terminal_build(const char *status)
 {
     return status && strcmp(status, "QUEUED") && strcmp(status, "WORKING") &&
            strcmp(status, "PENDING") && strcmp(status, "STATUS_UNKNOWN");
 }
 
-/* Poll builds.get until the build is done; *out the final Build. */
-static int await_build(struct dl_gcp_client *c, const char *project,
-                       const char *id, json_t **out, struct dl_err *err)
+static const char *project_of(const struct job *j)
 {
-    char *pid = dl_gcp_urlencode(project), *bid = dl_gcp_urlencode(id);
-    char *path = dl_asprintf("/v1/projects/%s/builds/%s", pid, bid);
-    int64_t deadline = dl_gcp_client_now(c) + BUILD_TIMEOUT_NS;
-    int64_t delay = 0;
-    int rc;
+    return dl_resource_project_id(j->d);
+}
 
-    *out = NULL;
-    for (;;) {
-        struct dl_gcp_request req = {.api = DL_GCP_CLOUDBUILD,
-                                     .method = "GET",
-                                     .path = path,
-                                     .retry = DL_GCP_RETRY_READ,
-                                     .delay_ns = delay};
+/* ---- build phase ---- */
 
-        rc = dl_gcp_call_req(c, &req, out, err);
-        if (rc < 0 || terminal_build(sget(*out, "status")))
-            break;
-        json_decref(*out);
-        *out = NULL;
-        if (dl_gcp_client_now(c) > deadline) {
-            rc = dl_err_set(err, DL_ETRANSIENT,
-                            "build %s still not finished after %llds", id,
-                            (long long)(BUILD_TIMEOUT_NS / NS_PER_S));
-            break;
-        }
-        delay = delay ? delay * 3 / 2 : 200000000LL;
-        if (delay > 5 * NS_PER_S)
-            delay = 5 * NS_PER_S;
+static void poll_build(struct job *j);
+
+static void got_build(struct job *j, int rc, json_t *b,
+                      const struct dl_err *err)
+{
+    const struct dl_project_spec *ps = &j->d->project->spec.project;
+    const char *status = sget(b, "status");
+    char *image;
+
+    if (rc < 0) {
+        fail(j, "build %s: %s", j->build_id, err->msg);
+        return;
     }
+    if (!terminal_build(status)) {
+        if (dl_gcp_client_now(dl_apply_gcp(j->ap)) > j->deadline) {
+            fail(j, "build %s still %s after 30 min", j->build_id,
+                 status ? status : "unknown");
+            return;
+        }
+        j->delay = j->delay ? j->delay * 3 / 2 : 200000000LL;
+        if (j->delay > 5 * NS_PER_S)
+            j->delay = 5 * NS_PER_S;
+        poll_build(j);
+        return;
+    }
+    if (strcmp(status, "SUCCESS")) {
+        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "build %s %s: %s",
+                        j->build_id, status, dl_cloud_run_build_failure(b));
+        job_free(j);
+        return;
+    }
+    image = dl_cloud_run_build_image(b, j->d->name, ps->build_image_repository,
+                                     j->commit);
+    if (!image) {
+        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
+                        "build %s pushed no image %s/%s:%s", j->build_id,
+                        ps->build_image_repository, j->d->name, j->commit);
+    } else {
+        dl_info("apply: %s: build %s: %s", j->r->address, j->build_id, image);
+        set_built(j->ap, j->r->address, image);
+    }
+    free(image);
+    job_free(j);
+}
+
+static void poll_build(struct job *j)
+{
+    char *pid = dl_gcp_urlencode(project_of(j));
+    char *bid = dl_gcp_urlencode(j->build_id);
+    char *path = dl_asprintf("/v1/projects/%s/builds/%s", pid, bid);
+
+    hop(j, DL_GCP_CLOUDBUILD, "GET", path, NULL, j->delay, got_build);
     free(path);
     free(pid);
     free(bid);
-    return rc;
 }
 
-/* A build of the same service, commit and Dockerfile that is queued,
-   running or succeeded: its id (malloc'd), or NULL. */
-static char *find_build(struct dl_gcp_client *c, const char *project,
-                        const char *service, const char *commit,
-                        const char *dockerfile, struct dl_err *err, int *rc)
+static void await_build(struct job *j, const char *id, int64_t delay)
 {
-    char *filter = dl_cloud_run_build_filter(service, commit, dockerfile);
-    char *q = dl_gcp_urlencode(filter), *pid = dl_gcp_urlencode(project);
-    char *path =
-        dl_asprintf("/v1/projects/%s/builds?pageSize=50&filter=%s", pid, q);
-    json_t *got = NULL, *b;
-    char *id = NULL;
+    j->build_id = dl_strdup(id);
+    j->deadline = dl_gcp_client_now(dl_apply_gcp(j->ap)) + BUILD_TIMEOUT_NS;
+    j->delay = delay;
+    poll_build(j);
+}
+
+static void created_build(struct job *j, int rc, json_t *op,
+                          const struct dl_err *err)
+{
+    const char *id;
+
+    if (rc < 0) {
+        fail(j, "build: %s", err->msg);
+        return;
+    }
+    id = sget(json_object_get(json_object_get(op, "metadata"), "build"), "id");
+    if (!id) {
+        fail(j, "build: the operation %s names no build id",
+             sget(op, "name") ? sget(op, "name") : "");
+        return;
+    }
+    dl_info("apply: %s: started build %s of %.7s", j->r->address, id,
+            j->commit);
+    await_build(j, id, 200000000LL);
+}
+
+static void got_builds(struct job *j, int rc, json_t *list,
+                       const struct dl_err *err)
+{
+    const struct dl_cloud_run_spec *s = &j->d->spec.run;
+    const struct dl_project_spec *ps = &j->d->project->spec.project;
+    json_t *b, *body;
     size_t i;
+    char *pid, *path;
 
-    *rc = dl_gcp_call(c, DL_GCP_CLOUDBUILD, "GET", path, NULL, &got, err);
-    if (*rc == 0) {
-        json_array_foreach(json_object_get(got, "builds"), i, b)
-        {
-            const char *st = sget(b, "status");
+    if (rc < 0) {
+        fail(j, "looking for builds: %s", err->msg);
+        return;
+    }
+    json_array_foreach(json_object_get(list, "builds"), i, b)
+    {
+        const char *st = sget(b, "status");
 
-            if (st && sget(b, "id") &&
-                (!terminal_build(st) || !strcmp(st, "SUCCESS"))) {
-                id = dl_strdup(sget(b, "id"));
-                break;
-            }
+        if (st && sget(b, "id") &&
+            (!terminal_build(st) || !strcmp(st, "SUCCESS"))) {
+            dl_info("apply: %s: reusing build %s (%s) of %.7s", j->r->address,
+                    sget(b, "id"), st, j->commit);
+            await_build(j, sget(b, "id"), 0);
+            return;
         }
     }
-    json_decref(got);
+    pid = dl_gcp_urlencode(project_of(j));
+    path = dl_asprintf("/v1/projects/%s/builds", pid);
+    body = dl_cloud_run_build_body(j->d->name, s, ps->build_source_url,
+                                   ps->build_image_repository, j->commit);
+    hop(j, DL_GCP_CLOUDBUILD, "POST", path, body, 0, created_build);
+    json_decref(body);
+    free(path);
+    free(pid);
+}
+
+static void find_builds(struct job *j)
+{
+    char *filter = dl_cloud_run_build_filter(j->d->name, j->commit,
+                                             j->d->spec.run.build.dockerfile);
+    char *q = dl_gcp_urlencode(filter), *pid = dl_gcp_urlencode(project_of(j));
+    char *path =
+        dl_asprintf("/v1/projects/%s/builds?pageSize=50&filter=%s", pid, q);
+
+    hop(j, DL_GCP_CLOUDBUILD, "GET", path, NULL, 0, got_builds);
     free(path);
     free(q);
     free(pid);
     free(filter);
-    return id;
 }
 
-static void do_build(struct job *j, const json_t *live)
+static void got_revision(struct job *j, int rc, json_t *rev,
+                         const struct dl_err *err)
 {
-    struct dl_gcp_client *c = dl_apply_gcp(j->ap);
-    const struct dl_cloud_run_spec *s = &j->d->spec.run;
+    json_t *ann = json_object_get(rev, "annotations");
+    const char *df = sget(ann, DL_CLOUD_RUN_ANN_DOCKERFILE);
+
+    if (rc < 0)
+        dl_debug("apply: %s: serving revision: %s", j->r->address, err->msg);
+    if (rc == 0 &&
+        dl_cloud_run_commit_matches(sget(ann, DL_CLOUD_RUN_ANN_COMMIT),
+                                    j->commit) &&
+        df && !strcmp(df, j->d->spec.run.build.dockerfile)) {
+        job_free(j); /* built already: the service phase keeps the image */
+        return;
+    }
+    find_builds(j);
+}
+
+static void start_build(struct job *j)
+{
     const struct dl_project_spec *ps = &j->d->project->spec.project;
-    const char *project = dl_resource_project_id(j->d);
-    char cbuf[41];
-    const char *commit = desired_commit(j->ap, j->d, cbuf);
-    json_t *body = NULL, *op = NULL, *build = NULL;
-    char *id = NULL, *image = NULL, *path = NULL, *pid = NULL;
-    struct dl_err e;
-    int rc;
+    char buf[41];
+    const char *commit = desired_commit(j->ap, j->d, buf);
+    const char *rev;
+    char *path;
 
     if (!commit) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                        "the commit to build is unknown");
-        goto done;
+        fail(j, "the commit to build is unknown");
+        return;
     }
+    snprintf(j->commit, sizeof j->commit, "%s", commit);
     if (!ps->build_source_url || !ps->build_image_repository) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                        "Project '%s' sets no spec.build.sourceUrl and "
-                        "imageRepository: cannot build",
-                        project);
-        goto done;
+        fail(j,
+             "Project '%s' sets no spec.build.sourceUrl and "
+             "imageRepository: cannot build",
+             project_of(j));
+        return;
     }
-    if (live && serving_matches(j, live, commit, s->build.dockerfile))
-        goto done; /* nothing to build: the service phase keeps the image */
-    id = find_build(c, project, j->d->name, commit, s->build.dockerfile, &e,
-                    &rc);
-    if (rc < 0)
-        goto fail;
-    if (id) {
-        dl_info("apply: %s: reusing build %s of %.7s", j->r->address, id,
-                commit);
-    } else {
-        pid = dl_gcp_urlencode(project);
-        path = dl_asprintf("/v1/projects/%s/builds", pid);
-        body = dl_cloud_run_build_body(j->d->name, s, ps->build_source_url,
-                                       ps->build_image_repository, commit);
-        if ((rc = dl_gcp_call(c, DL_GCP_CLOUDBUILD, "POST", path, body, &op,
-                              &e)) < 0)
-            goto fail;
-        id = dl_strdup(sget(
-            json_object_get(json_object_get(op, "metadata"), "build"), "id"));
-        if (!id) {
-            rc = dl_err_set(&e, DL_ERROR,
-                            "the build operation names no build id");
-            goto fail;
-        }
-        dl_info("apply: %s: started build %s of %.7s", j->r->address, id,
-                commit);
+    rev = j->live ? dl_cloud_run_serving_revision(j->live) : NULL;
+    if (!rev || !*rev) {
+        find_builds(j);
+        return;
     }
-    if ((rc = await_build(c, project, id, &build, &e)) < 0)
-        goto fail;
-    if (strcmp(sget(build, "status"), "SUCCESS")) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "build %s %s: %s", id,
-                        sget(build, "status"),
-                        dl_cloud_run_build_failure(build));
-        goto done;
-    }
-    image = dl_cloud_run_build_image(build, j->d->name,
-                                     ps->build_image_repository, commit);
-    if (!image) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                        "build %s pushed no image %s/%s:%s", id,
-                        ps->build_image_repository, j->d->name, commit);
-        goto done;
-    }
-    set_built(j->ap, j->r->address, image);
-    goto done;
-fail:
-    dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "build: %s", e.msg);
-done:
-    free(image);
-    free(id);
+    if (strchr(rev, '/'))
+        path = dl_asprintf("/v2/%s", rev);
+    else
+        path = dl_asprintf("%s/revisions/%s", j->path, rev);
+    hop(j, DL_GCP_RUN, "GET", path, NULL, 0, got_revision);
     free(path);
-    free(pid);
-    json_decref(body);
-    json_decref(op);
-    json_decref(build);
 }
+
+/* ---- service phase ---- */
 
 /* Traffic as declared? (Only checked when traffic is declared.) */
 static int traffic_ok(const struct dl_cloud_run_spec *s, const json_t *svc)
@@ -445,21 +539,22 @@ static int traffic_ok(const struct dl_cloud_run_spec *s, const json_t *svc)
 }
 
 /* After the operation: the new revision is ready and serves. */
-static void confirm(struct job *j, const char *what)
+static void confirmed(struct job *j, int rc, json_t *svc,
+                      const struct dl_err *err)
 {
-    struct dl_gcp_client *c = dl_apply_gcp(j->ap);
-    json_t *svc = NULL;
-    struct dl_err e;
-    const char *ready, *created;
+    const char *what = j->live ? "updated" : "created";
+    const char *ready = sget(svc, "latestReadyRevision");
+    const char *created = sget(svc, "latestCreatedRevision");
 
-    if (dl_gcp_call(c, DL_GCP_RUN, "GET", j->path, NULL, &svc, &e) < 0) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                        "%s, but reading it back failed: %s", what, e.msg);
-        goto done;
+    if (rc < 0) {
+        fail(j, "%s, but reading it back failed: %s", what, err->msg);
+        return;
     }
-    ready = sget(svc, "latestReadyRevision");
-    created = sget(svc, "latestCreatedRevision");
-    if (!ready || !created || strcmp(ready, created)) {
+    if (j->failure) {
+        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "%s; %s%s", j->failure,
+                        ready ? dl_cloud_run_short_name(ready) : "no revision",
+                        ready ? " still serves" : " serves");
+    } else if (!ready || !created || strcmp(ready, created)) {
         const char *msg =
             sget(json_object_get(svc, "terminalCondition"), "message");
 
@@ -468,152 +563,151 @@ static void confirm(struct job *j, const char *what)
                         created ? dl_cloud_run_short_name(created) : "(none)",
                         msg ? msg : "no message",
                         ready ? dl_cloud_run_short_name(ready) : "nothing");
-        goto done;
-    }
-    if (!traffic_ok(&j->d->spec.run, svc)) {
+    } else if (!traffic_ok(&j->d->spec.run, svc)) {
         dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
                         "%s, but its traffic is not as declared", what);
-        goto done;
-    }
-    dl_apply_record(j->ap, j->r, DL_APPLY_APPLIED, 0, "%s, revision %s serving",
-                    what, dl_cloud_run_short_name(ready));
-done:
-    json_decref(svc);
-}
-
-static void do_delete(struct job *j, const json_t *live)
-{
-    struct dl_gcp_client *c = dl_apply_gcp(j->ap);
-    struct dl_gcp_lro_opts lro = {.use_wait = 1, .timeout_ns = OP_TIMEOUT_NS};
-    const char *etag = sget(live, "etag");
-    char *q = etag ? dl_gcp_urlencode(etag) : NULL;
-    char *path = q ? dl_asprintf("%s?etag=%s", j->path, q) : dl_strdup(j->path);
-    json_t *op = NULL, *res = NULL;
-    struct dl_err e;
-
-    if (dl_gcp_call(c, DL_GCP_RUN, "DELETE", path, NULL, &op, &e) < 0 ||
-        dl_gcp_lro_wait(c, DL_GCP_RUN, op, &lro, &res, &e) < 0) {
-        dl_apply_release_deletes(j->ap, j->r, 1);
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "delete: %s", e.msg);
     } else {
-        dl_apply_progress(j->ap, 1);
-        dl_apply_record(j->ap, j->r, DL_APPLY_APPLIED, 1, "deleted");
+        dl_apply_record(j->ap, j->r, DL_APPLY_APPLIED, 0,
+                        "%s, revision %s serving", what,
+                        dl_cloud_run_short_name(ready));
     }
-    json_decref(op);
-    json_decref(res);
-    free(path);
-    free(q);
+    job_free(j);
 }
 
-static void do_service(struct job *j, const json_t *live)
+static void op_finished(struct job *j, int rc, json_t *res,
+                        const struct dl_err *err)
 {
-    struct dl_gcp_client *c = dl_apply_gcp(j->ap);
-    struct dl_gcp_lro_opts lro = {.use_wait = 1, .timeout_ns = OP_TIMEOUT_NS};
+    (void)res;
+    if (rc < 0)
+        j->failure =
+            dl_asprintf("%s: %s", j->live ? "update" : "create", err->msg);
+    hop(j, DL_GCP_RUN, "GET", j->path, NULL, 0, confirmed);
+}
+
+static void mutated(struct job *j, int rc, json_t *op, const struct dl_err *err)
+{
+    if (rc < 0) {
+        fail(j, "%s: %s", j->live ? "update" : "create", err->msg);
+        return;
+    }
+    wait_op(j, op, op_finished);
+}
+
+static void start_service(struct job *j)
+{
     const struct dl_cloud_run_spec *s = &j->d->spec.run;
-    char cbuf[41];
-    const char *commit = desired_commit(j->ap, j->d, cbuf);
+    char buf[41];
+    const char *commit = desired_commit(j->ap, j->d, buf);
     const char *image = s->image;
-    json_t *body, *op = NULL, *res = NULL;
-    char *path = NULL;
-    struct dl_err e;
-    int rc;
+    json_t *body;
 
     if (s->has_build) {
         image = built_image(j->ap, j->r->address);
         if (!commit) {
-            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                            "the commit to deploy is unknown");
+            fail(j, "the commit to deploy is unknown");
             return;
         }
-        if (!live && !image) {
-            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                            "no image was built to create the service with");
+        if (!j->live && !image) {
+            fail(j, "no image was built to create the service with");
             return;
         }
     }
-    body = dl_cloud_run_desired_service(live, s, image, commit);
-    if (live) {
-        rc = dl_gcp_call(c, DL_GCP_RUN, "PATCH", j->path, body, &op, &e);
+    body = dl_cloud_run_desired_service(j->live, s, image, commit);
+    if (j->live) {
+        hop(j, DL_GCP_RUN, "PATCH", j->path, body, 0, mutated);
     } else {
         char *id = dl_gcp_urlencode(j->d->name);
         char *parent = dl_strdup(j->path);
+        char *path;
 
         *strrchr(parent, '/') = '\0'; /* .../services */
         path = dl_asprintf("%s?serviceId=%s", parent, id);
-        rc = dl_gcp_call(c, DL_GCP_RUN, "POST", path, body, &op, &e);
+        hop(j, DL_GCP_RUN, "POST", path, body, 0, mutated);
+        free(path);
         free(parent);
         free(id);
     }
-    if (rc < 0) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "%s: %s",
-                        live ? "update" : "create", e.msg);
-        goto done;
-    }
-    if (dl_gcp_lro_wait(c, DL_GCP_RUN, op, &lro, &res, &e) < 0) {
-        json_t *now = NULL;
-        struct dl_err e2;
-        const char *ready = NULL;
-
-        if (dl_gcp_call(c, DL_GCP_RUN, "GET", j->path, NULL, &now, &e2) == 0)
-            ready = sget(now, "latestReadyRevision");
-        if (ready)
-            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                            "%s: %s; %s still serves",
-                            live ? "update" : "create", e.msg,
-                            dl_cloud_run_short_name(ready));
-        else
-            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                            "%s: %s; no revision serves",
-                            live ? "update" : "create", e.msg);
-        json_decref(now);
-        goto done;
-    }
-    confirm(j, live ? "updated" : "created");
-done:
     json_decref(body);
-    json_decref(op);
-    json_decref(res);
-    free(path);
 }
 
-static void got_service(struct dl_gcp_client *c, int rc,
-                        const struct dl_gcp_response *resp,
-                        const struct dl_err *err, void *ud)
+static void deleted(struct job *j, int rc, json_t *res,
+                    const struct dl_err *err)
 {
-    struct job *j = ud;
-    const json_t *live = rc == 0 ? resp->json : NULL;
-    enum dl_plan_action act = j->r->action;
+    (void)res;
+    if (rc < 0) {
+        dl_apply_release_deletes(j->ap, j->r, 1);
+        fail(j, "delete: %s", err->msg);
+        return;
+    }
+    dl_apply_progress(j->ap, 1);
+    dl_apply_record(j->ap, j->r, DL_APPLY_APPLIED, 1, "deleted");
+    job_free(j);
+}
 
-    (void)c;
+static void delete_sent(struct job *j, int rc, json_t *op,
+                        const struct dl_err *err)
+{
+    if (rc < 0) {
+        deleted(j, rc, NULL, err);
+        return;
+    }
+    wait_op(j, op, deleted);
+}
+
+static void start_delete(struct job *j)
+{
+    const char *etag = sget(j->live, "etag");
+    char *q = etag ? dl_gcp_urlencode(etag) : NULL;
+    char *path = q ? dl_asprintf("%s?etag=%s", j->path, q) : dl_strdup(j->path);
+
+    hop(j, DL_GCP_RUN, "DELETE", path, NULL, 0, delete_sent);
+    free(path);
+    free(q);
+}
+
+/* ---- the first step of both phases ---- */
+
+static void got_service(struct job *j, int rc, json_t *live,
+                        const struct dl_err *err)
+{
+    enum dl_plan_action act = j->r->action;
+    const char *want = sget(j->r->preconditions, "etag");
+    const char *have = sget(live, "etag");
+
     if (rc < 0 && rc != DL_ENOTFOUND) {
-        dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0, "%s", err->msg);
-        goto done;
+        fail(j, "%s", err->msg);
+        return;
     }
     if (dl_apply_cancelled(j->ap)) {
         dl_apply_record(j->ap, j->r, DL_APPLY_SKIPPED, 0, "cancelled");
-        goto done;
+        job_free(j);
+        return;
     }
     if (act != DL_PLAN_ACTION_CREATE && !live) {
         if (act == DL_PLAN_ACTION_DELETE) {
             dl_apply_release_deletes(j->ap, j->r, 1);
             dl_apply_record(j->ap, j->r, DL_APPLY_APPLIED, 0,
                             "already deleted");
+            job_free(j);
         } else {
-            dl_apply_record(j->ap, j->r, DL_APPLY_FAILED, 0,
-                            "the service no longer exists: plan again");
+            fail(j, "the service no longer exists: plan again");
         }
-        goto done;
+        return;
     }
-    if (check_etag(j, live) < 0)
-        goto done;
+    if (live && want && (!have || strcmp(want, have))) {
+        fail(j,
+             "the service changed since the plan (etag %s, now %s): "
+             "plan again",
+             want, have ? have : "absent");
+        return;
+    }
+    j->live = json_incref(live);
     if (dl_apply_phase(j->ap) == DL_APPLY_PHASE_BUILD)
-        do_build(j, live);
+        start_build(j);
     else if (act == DL_PLAN_ACTION_DELETE)
-        do_delete(j, live);
+        start_delete(j);
     else
-        do_service(j, live);
-done:
-    job_free(j);
+        start_service(j);
 }
 
 int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
@@ -626,11 +720,7 @@ int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
         struct dl_plan_resource *r = rs[i];
         const struct dl_resource *d = dl_apply_desired(ap, r);
         const char *region = sget(r->preconditions, "region");
-        struct dl_gcp_request req = {.api = DL_GCP_RUN,
-                                     .method = "GET",
-                                     .retry = DL_GCP_RETRY_READ,
-                                     .done = got_service};
-        struct dl_err e;
+        char *p, *l, *s;
         struct job *j;
 
         if (ph == DL_APPLY_PHASE_BUILD && (r->action == DL_PLAN_ACTION_DELETE ||
@@ -656,23 +746,15 @@ int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
         j->ap = ap;
         j->r = r;
         j->d = d;
-        {
-            char *p = dl_gcp_urlencode(r->project);
-            char *l = dl_gcp_urlencode(region);
-            char *s = dl_gcp_urlencode(r->name);
-
-            j->path = dl_asprintf("/v2/projects/%s/locations/%s/services/%s", p,
-                                  l, s);
-            free(p);
-            free(l);
-            free(s);
-        }
-        req.path = j->path;
-        req.ud = j;
-        if (dl_gcp_submit(dl_apply_gcp(ap), &req, &e) < 0) {
-            dl_apply_record(ap, r, DL_APPLY_FAILED, 0, "%s", e.msg);
-            job_free(j);
-        }
+        p = dl_gcp_urlencode(r->project);
+        l = dl_gcp_urlencode(region);
+        s = dl_gcp_urlencode(r->name);
+        j->path =
+            dl_asprintf("/v2/projects/%s/locations/%s/services/%s", p, l, s);
+        free(p);
+        free(l);
+        free(s);
+        hop(j, DL_GCP_RUN, "GET", j->path, NULL, 0, got_service);
     }
     return 0;
 }
