@@ -3,10 +3,11 @@
  * builds (build phase), then service creates, updates and orphan deletes
  * (service phase). docs/apply.md ("CloudRunService").
  *
- * Each resource starts with one queued GET of its service; the rest of its
- * work (build lookup, create and poll, PATCH and operation wait, the check
- * afterwards) runs synchronously inside that request's completion, so the
- * resources of one phase proceed concurrently in the executor's loop.
+ * Each resource is a chain of queued requests: every completion submits the
+ * next step (GET the service, GET its serving revision, list builds, create
+ * or poll a build; or PATCH/POST/DELETE, wait for the operation, GET the
+ * service back), and the last one records the outcome. Nothing blocks, so
+ * the resources of one phase proceed concurrently in the executor's loop.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,9 @@
 #define KIND DL_KIND_CLOUD_RUN_SERVICE
 #define NS_PER_S 1000000000LL
 #define BUILD_TIMEOUT_NS (30LL * 60 * NS_PER_S)
+/* Build polls: 0.5 s after the create, then x1.5 up to 10 s apart. */
+#define FIRST_POLL_NS 500000000LL
+#define MAX_POLL_NS (10LL * NS_PER_S)
 #define OP_TIMEOUT_NS (20LL * 60 * NS_PER_S)
 
 /* ---- state kept from the build phase to the service phase --------------- */
@@ -351,9 +355,9 @@ static void got_build(struct job *j, int rc, json_t *b,
                  status ? status : "unknown");
             return;
         }
-        j->delay = j->delay ? j->delay * 3 / 2 : 200000000LL;
-        if (j->delay > 5 * NS_PER_S)
-            j->delay = 5 * NS_PER_S;
+        j->delay = j->delay ? j->delay * 3 / 2 : FIRST_POLL_NS;
+        if (j->delay > MAX_POLL_NS)
+            j->delay = MAX_POLL_NS;
         poll_build(j);
         return;
     }
@@ -414,7 +418,7 @@ static void created_build(struct job *j, int rc, json_t *op,
     }
     dl_info("apply: %s: started build %s of %.7s", j->r->address, id,
             j->commit);
-    await_build(j, id, 200000000LL);
+    await_build(j, id, FIRST_POLL_NS);
 }
 
 static void got_builds(struct job *j, int rc, json_t *list,

@@ -296,7 +296,70 @@ def case_orphan():
     replan_in_sync(repo, "orphan")
 
 
-CASES = {"incident": case_incident, "failed-build": case_failed_build,
+def case_stale():
+    """A saved plan whose service moved since: refused, nothing built."""
+    p = "proj-apply-stale"
+    repo = prun.Repo("apply-stale", {
+        "project.yaml": prun.project_doc(p),
+        "raw.yaml": svc_yaml("raw"),
+    })
+    prun.seed(prun.state(p, [live(p, "raw", repo.bug)]))
+    code, _, err, _ = prun.plan(repo, "--detailed-exitcode")
+    check(code == 2, "plan: exit %d %s" % (code, err))
+    saved = repo.path.rstrip("/") + ".plan.json"
+    # Someone changes the service after the plan was reviewed.
+    st, _ = prun.fake("PATCH", "/v2/projects/%s/locations/us-central1/"
+                      "services/raw?updateMask=labels" % p,
+                      {"labels": {"managed-by": "driftless", "team": "x"}},
+                      auth=True)
+    check(st == 200, "PATCH by someone else: %s" % st)
+    time.sleep(0.5)
+    moved = get_service(p, "raw") or {}
+    prun.fake("DELETE", "/_fake/v1/requests")
+    env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token")
+    r = subprocess.run([prun.BIN, "apply", "--plan", saved, "--source",
+                        repo.path, "--auto-approve"], env=env,
+                       capture_output=True, text=True, timeout=240)
+    print("apply --plan exit %d:\n%s%s" % (r.returncode, r.stdout, r.stderr))
+    check(r.returncode == 1, "stale plan: exit %d" % r.returncode)
+    check("etag" in r.stdout + r.stderr or "moved" in r.stdout + r.stderr,
+          "names what moved: %r" % (r.stdout + r.stderr))
+    counts = prun.request_counts()
+    check(counts.get(("POST", BUILDS_ROUTE), 0) == 0 and
+          counts.get(("PATCH", SVC_ONE), 0) == 0,
+          "a stale plan changed something: %r" % counts)
+    check((get_service(p, "raw") or {}).get("etag") == moved.get("etag"),
+          "service unchanged")
+
+
+def case_many():
+    """10 drifted services in one apply: built and updated concurrently."""
+    p = "proj-apply-many"
+    names = ["svc-%02d" % i for i in range(10)]
+    files = {"project.yaml": prun.project_doc(p)}
+    for n in names:
+        files[n + ".yaml"] = svc_yaml(n)
+    repo = prun.Repo("apply-many", files)
+    prun.seed(prun.state(p, [live(p, n, repo.bug) for n in names]))
+    report = repo.path.rstrip("/") + ".report.json"
+    t0 = time.time()
+    code, out, err = apply(repo, "--report", report)
+    took = time.time() - t0
+    check(code == 0, "apply: exit %d\n%s\n%s" % (code, out, err))
+    check(len(builds(p)) == len(names), "one build per service")
+    # The services' work overlaps: their durations add up to several times
+    # the whole run (serially they would add up to less than it).
+    with open(report) as f:
+        rep = json.load(f)
+    total = sum(r.get("duration_s") or 0 for r in rep.get("resources", []))
+    print("apply of %d services: %.2fs wall, %.2fs summed per service" %
+          (len(names), took, total))
+    check(total > 3 * rep.get("duration_s", took),
+          "not concurrent: %.2fs summed in %.2fs" % (total, took))
+    replan_in_sync(repo, "many")
+
+
+CASES = {"stale": case_stale, "many": case_many, "incident": case_incident, "failed-build": case_failed_build,
          "failed-revision": case_failed_revision,
          "inflight-build": case_inflight_build, "missing": case_missing,
          "orphan": case_orphan}
