@@ -359,7 +359,31 @@ def case_many():
     replan_in_sync(repo, "many")
 
 
-CASES = {"stale": case_stale, "many": case_many, "incident": case_incident, "failed-build": case_failed_build,
+def case_env_only():
+    """Built from the right commit and Dockerfile, only env drifted: no
+    build, the live image is kept."""
+    p = "proj-apply-env"
+    repo = prun.Repo("apply-env", {
+        "project.yaml": prun.project_doc(p),
+        "raw.yaml": svc_yaml("raw"),
+    })
+    svc = live(p, "raw", repo.head, dockerfile="app/Dockerfile")
+    svc["template"]["containers"][0]["env"] = [
+        {"name": "PROCESSOR_PHASE", "value": "phase1"}]
+    prun.seed(prun.state(p, [svc]))
+    code, out, err = apply(repo)
+    check(code == 0, "apply: exit %d\n%s\n%s" % (code, out, err))
+    check(builds(p) == [], "nothing built: %r" % builds(p))
+    s = get_service(p, "raw") or {}
+    c0 = s.get("template", {}).get("containers", [{}])[0]
+    check(c0.get("image") == OLD_IMAGE % (p, "raw"), "image kept: %r" %
+          c0.get("image"))
+    check(c0.get("env") == [{"name": "PROCESSOR_PHASE", "value": "phase2"}],
+          "env: %r" % c0.get("env"))
+    replan_in_sync(repo, "env-only")
+
+
+CASES = {"env-only": case_env_only, "stale": case_stale, "many": case_many, "incident": case_incident, "failed-build": case_failed_build,
          "failed-revision": case_failed_revision,
          "inflight-build": case_inflight_build, "missing": case_missing,
          "orphan": case_orphan}
