@@ -186,6 +186,7 @@ const char *dl_cloud_run_build_failure(const json_t *build)
         return m;
     return "no detail given";
 }
+
 /* ---- one resource: an asynchronous chain of requests --------------------- */
 
 /*
