@@ -3,10 +3,11 @@
  * builds (build phase), then service creates, updates and orphan deletes
  * (service phase). docs/apply.md ("CloudRunService").
  *
- * Each resource is a chain of queued requests: every completion submits the
- * next step (GET the service, GET its serving revision, list builds, create
- * or poll a build; or PATCH/POST/DELETE, wait for the operation, GET the
- * service back), and the last one records the outcome. Nothing blocks, so
+ * Each phase reads the services with one list per (project, region); then
+ * each resource is a chain of queued requests: every completion submits the
+ * next step (GET its serving revision, list builds, create or poll a build;
+ * or PATCH/POST/DELETE, wait for the operation, GET the service back), and
+ * the last one records the outcome. Nothing blocks, so
  * the resources of one phase proceed concurrently in the executor's loop.
  */
 #include <stdarg.h>
@@ -715,10 +716,78 @@ static void got_service(struct job *j, int rc, json_t *live,
         start_service(j);
 }
 
+/* ---- one services list per location ---- */
+
+/* The jobs of one (project, region): one services list reads them all. */
+struct batch {
+    char *project, *region;
+    struct job **jobs;
+    size_t n;
+    json_t *services; /* service ID -> Service, as listed */
+};
+
+static void batch_free(struct batch *b)
+{
+    free(b->project);
+    free(b->region);
+    free(b->jobs);
+    json_decref(b->services);
+    free(b);
+}
+
+static int on_listed(void *ud, json_t *item)
+{
+    struct batch *b = ud;
+    const char *name = sget(item, "name");
+
+    if (name)
+        json_object_set(b->services, dl_cloud_run_short_name(name), item);
+    return 0;
+}
+
+static void listed(struct dl_gcp_client *c, int rc, json_t *result,
+                   const struct dl_err *err, void *ud)
+{
+    struct batch *b = ud;
+
+    (void)c;
+    (void)result;
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *live = json_object_get(b->services, b->jobs[i]->r->name);
+
+        if (rc < 0)
+            got_service(b->jobs[i], rc, NULL, err);
+        else
+            got_service(b->jobs[i], live ? 0 : DL_ENOTFOUND, live, NULL);
+    }
+    batch_free(b);
+}
+
+static void submit_batch(struct dl_apply *ap, struct batch *b)
+{
+    char *p = dl_gcp_urlencode(b->project), *r = dl_gcp_urlencode(b->region);
+    char *path = dl_asprintf(
+        "/v2/projects/%s/locations/%s/services?pageSize=1000", p, r);
+    struct dl_err e;
+
+    b->services = json_object();
+    if (dl_gcp_list_submit(dl_apply_gcp(ap), DL_GCP_RUN, path, "services",
+                           on_listed, listed, b, &e) < 0) {
+        for (size_t i = 0; i < b->n; i++)
+            got_service(b->jobs[i], DL_EINVALID, NULL, &e);
+        batch_free(b);
+    }
+    free(path);
+    free(p);
+    free(r);
+}
+
 int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
                        size_t n, struct dl_err *err)
 {
     enum dl_apply_phase ph = dl_apply_phase(ap);
+    struct batch **bs = NULL;
+    size_t nb = 0, k;
 
     (void)err;
     for (size_t i = 0; i < n; i++) {
@@ -759,7 +828,23 @@ int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
         free(p);
         free(l);
         free(s);
-        hop(j, DL_GCP_RUN, "GET", j->path, NULL, 0, got_service);
+        for (k = 0; k < nb; k++)
+            if (!strcmp(bs[k]->project, r->project) &&
+                !strcmp(bs[k]->region, region))
+                break;
+        if (k == nb) {
+            bs = dl_reallocarray(bs, nb + 1, sizeof(*bs));
+            bs[nb] = dl_calloc(1, sizeof(**bs));
+            bs[nb]->project = dl_strdup(r->project);
+            bs[nb]->region = dl_strdup(region);
+            nb++;
+        }
+        bs[k]->jobs =
+            dl_reallocarray(bs[k]->jobs, bs[k]->n + 1, sizeof(*bs[k]->jobs));
+        bs[k]->jobs[bs[k]->n++] = j;
     }
+    for (k = 0; k < nb; k++)
+        submit_batch(ap, bs[k]);
+    free(bs);
     return 0;
 }

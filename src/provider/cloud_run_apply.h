@@ -25,7 +25,8 @@ struct dl_apply;
  * create (POST ?serviceId=) or PATCH it with dl_cloud_run_desired_service,
  * wait for the operation, and confirm the latest created revision is ready
  * and traffic is as declared; orphans (action delete) are deleted with
- * ?etag=. Queues one GET per resource; never fails as a whole (0).
+ * ?etag=. Queues one services list per (project, region) and phase; never
+ * fails as a whole (returns 0).
  */
 int dl_cloud_run_apply(struct dl_apply *ap, struct dl_plan_resource *const *rs,
                        size_t n, struct dl_err *err);

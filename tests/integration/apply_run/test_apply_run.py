@@ -342,11 +342,19 @@ def case_many():
     repo = prun.Repo("apply-many", files)
     prun.seed(prun.state(p, [live(p, n, repo.bug) for n in names]))
     report = repo.path.rstrip("/") + ".report.json"
+    prun.fake("DELETE", "/_fake/v1/requests")
     t0 = time.time()
     code, out, err = apply(repo, "--report", report)
     took = time.time() - t0
     check(code == 0, "apply: exit %d\n%s\n%s" % (code, out, err))
     check(len(builds(p)) == len(names), "one build per service")
+    # Services are read with one list per location and phase (plus the
+    # plan's own); a GET per service only reads each back after its update.
+    counts = prun.request_counts()
+    check(counts.get(("GET", prun.SVC_ROUTE), 0) == 3,
+          "services lists: %r" % counts)
+    check(counts.get(("GET", SVC_ONE), 0) == len(names),
+          "service GETs: %r" % counts)
     # The services' work overlaps: their durations add up to several times
     # the whole run (serially they would add up to less than it).
     with open(report) as f:
