@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "provider/cloud_run.h"
+#include "provider/cloud_run_apply.h"
 #include "provider/provider.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -780,4 +781,5 @@ const struct dl_provider dl_provider_cloud_run_service = {
     .observe = observe,
     .diff = diff,
     .dispose = dispose,
+    .apply = dl_cloud_run_apply,
 };
