@@ -168,8 +168,8 @@ static int run(int argc, char **argv)
             return DL_EXIT_OK;
         case OPT_INTERVAL:
         case OPT_LEASE: {
-            int64_t *dst = c == OPT_INTERVAL ? &cfg.interval_ns
-                                             : &cfg.lease_ttl_ns;
+            int64_t *dst =
+                c == OPT_INTERVAL ? &cfg.interval_ns : &cfg.lease_ttl_ns;
 
             if (dl_duration_parse(dst, optarg, &err) < 0 || *dst <= 0)
                 return dl_cli_usage_error(
@@ -212,8 +212,8 @@ static int run(int argc, char **argv)
     if (optind < argc)
         return dl_cli_usage_error(&dl_cmd_run, "unexpected argument '%s'",
                                   argv[optind]);
-    if (dl_schedule_shard_resolve(&cfg.shard, shard_index, shard_count,
-                                  &err) < 0)
+    if (dl_schedule_shard_resolve(&cfg.shard, shard_index, shard_count, &err) <
+        0)
         return dl_cli_usage_error(&dl_cmd_run, "%s", err.msg);
     if (!once && cfg.lease_ttl_ns <= cfg.interval_ns)
         dl_warn("--lease-duration is not above --interval: leases will "

@@ -118,8 +118,8 @@ static int lease_hold(struct dl_loop *l, const char *project)
     lo.ttl_ns = l->cfg.lease_ttl_ns;
     rc = dl_lease_acquire(&lease, l->gcp, project, &lo, &err);
     if (rc == 0) {
-        l->leases = dl_reallocarray(l->leases, l->n_leases + 1,
-                                    sizeof(*l->leases));
+        l->leases =
+            dl_reallocarray(l->leases, l->n_leases + 1, sizeof(*l->leases));
         l->leases[l->n_leases].project = dl_strdup(project);
         l->leases[l->n_leases].lease = lease;
         l->n_leases++;
@@ -219,6 +219,31 @@ static int owned(const struct dl_loop *l, const struct dl_resource *r)
     return dl_schedule_shard_owns(&l->cfg.shard, r->project->name);
 }
 
+/* driftless_firestore_documents from the plan's Firestore hygiene counts. */
+static void export_documents(struct dl_loop *l, const struct dl_model *view,
+                             const struct dl_plan *p)
+{
+    for (size_t i = 0; i < view->n_resources; i++) {
+        const struct dl_resource *r = view->resources[i];
+
+        if (r->kind != DL_KIND_FIRESTORE_COLLECTION_POLICY)
+            continue;
+        for (size_t j = 0; j < p->nresources; j++) {
+            const struct dl_plan_resource *pr = p->resources[j];
+
+            if (pr->hygiene && !pr->error &&
+                strcmp(pr->kind, dl_kind_name(r->kind)) == 0 &&
+                strcmp(pr->name, r->name) == 0 &&
+                strcmp(pr->project, r->project->name) == 0) {
+                dl_metrics_controller_set_documents(
+                    &l->metrics, pr->project, r->spec.firestore.collection,
+                    pr->hygiene->total);
+                break;
+            }
+        }
+    }
+}
+
 static int is_held(struct dl_loop *l, const char *project)
 {
     return lease_find(l, project) != NULL;
@@ -231,18 +256,19 @@ static void log_pass(const struct dl_status_pass *sp, const struct dl_plan *p)
 
     if (p)
         dl_plan_summarize(p, &sum);
-    if (dl_buf_printf(&f, "\"result\":\"%s\",\"duration_seconds\":%.3f,"
-                          "\"changes_applied\":%lld,\"resources\":%lld,"
-                          "\"commit\":",
-                      dl_pass_result_name(sp->result),
-                      (double)sp->duration_ns / 1e9,
-                      (long long)sp->changes_applied,
-                      (long long)sum.resources) == 0 &&
+    if (dl_buf_printf(
+            &f,
+            "\"result\":\"%s\",\"duration_seconds\":%.3f,"
+            "\"changes_applied\":%lld,\"resources\":%lld,"
+            "\"commit\":",
+            dl_pass_result_name(sp->result), (double)sp->duration_ns / 1e9,
+            (long long)sp->changes_applied, (long long)sum.resources) == 0 &&
         dl_json_str_append(&f, sp->commit) == 0)
-        dl_log_fields(sp->result == DL_PASS_ERROR ? DL_LOG_ERROR
+        dl_log_fields(sp->result == DL_PASS_ERROR     ? DL_LOG_ERROR
                       : sp->result == DL_PASS_PARTIAL ? DL_LOG_WARNING
                                                       : DL_LOG_INFO,
-                      dl_buf_cstr(&f), "pass %s in %.3f s: %lld changes "
+                      dl_buf_cstr(&f),
+                      "pass %s in %.3f s: %lld changes "
                       "applied%s%s",
                       dl_pass_result_name(sp->result),
                       (double)sp->duration_ns / 1e9,
@@ -301,8 +327,8 @@ enum dl_pass_result dl_loop_pass(struct dl_loop *l)
     view = *l->model;
     view.resources = dl_reallocarray(NULL, l->model->n_resources + 1,
                                      sizeof(*view.resources));
-    view.projects = dl_reallocarray(NULL, l->model->n_projects + 1,
-                                    sizeof(*view.projects));
+    view.projects =
+        dl_reallocarray(NULL, l->model->n_projects + 1, sizeof(*view.projects));
     view.n_resources = view.n_projects = 0;
     for (size_t i = 0; i < l->model->n_resources; i++)
         if (owned(l, l->model->resources[i]))
@@ -325,6 +351,7 @@ enum dl_pass_result dl_loop_pass(struct dl_loop *l)
     }
     dl_status_update_plan(l->status, pass.plan, dl_time_now_ns());
     dl_metrics_controller_set_plan(&l->metrics, pass.plan);
+    export_documents(l, &view, pass.plan);
     if (dl_plan_has_errors(pass.plan)) {
         partial = 1;
         append_msg(&sp, "some resources are in error", NULL);
@@ -355,8 +382,8 @@ enum dl_pass_result dl_loop_pass(struct dl_loop *l)
         aopts.max_deletes = -1;
         aopts.suspend = l->cfg.suspend;
         aopts.cancel = &l->cancel;
-        if (dl_apply_run(&report, &sub, &view, l->src, l->gcp, &aopts,
-                         &err) < 0) {
+        if (dl_apply_run(&report, &sub, &view, l->src, l->gcp, &aopts, &err) <
+            0) {
             dl_error("apply: %s", err.msg);
             append_msg(&sp, "apply", err.msg);
             partial = 1;
