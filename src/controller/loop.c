@@ -97,8 +97,10 @@ void dl_loop_release_leases(struct dl_loop *l)
 }
 
 /* Take or renew project's lease: 1 held, 0 not. */
-static int lease_hold(struct dl_loop *l, const char *project)
+static int lease_hold(struct dl_loop *l, const struct dl_resource *proj)
 {
+    const char *project = proj->name;
+    int susp = l->cfg.suspend || proj->spec.project.suspend;
     struct dl_loop_lease *e = lease_find(l, project);
     struct dl_lease_opts lo = {0};
     struct dl_lease *lease = NULL;
@@ -109,7 +111,7 @@ static int lease_hold(struct dl_loop *l, const char *project)
     if (e) {
         rc = dl_lease_renew(e->lease, &err);
         if (rc == 0) {
-            dl_status_set_project(l->status, project, 0, "held");
+            dl_status_set_project(l->status, project, susp, "held");
             return 1;
         }
         dl_warn("project '%s': lost the lease: %s", project, err.msg);
@@ -125,7 +127,7 @@ static int lease_hold(struct dl_loop *l, const char *project)
         l->n_leases++;
         dl_info("project '%s': lease acquired (%s)", project,
                 dl_lease_holder(lease));
-        dl_status_set_project(l->status, project, 0, "held");
+        dl_status_set_project(l->status, project, susp, "held");
         return 1;
     }
     if (rc == DL_ECONFLICT) {
@@ -140,7 +142,7 @@ static int lease_hold(struct dl_loop *l, const char *project)
                 project, err.msg);
         snprintf(what, sizeof(what), "unknown: %s", err.msg);
     }
-    dl_status_set_project(l->status, project, 0, what);
+    dl_status_set_project(l->status, project, susp, what);
     return 0;
 }
 
@@ -160,10 +162,14 @@ static int load_source(struct dl_loop *l, struct dl_err *err)
     if (rc == 0) {
         rc = dl_model_load(&model, src->tree, src->id.path, &diags, err);
         if (rc < 0 && dl_diags_count(&diags) > 0) {
-            dl_diags_print_text(&diags, stderr);
-            dl_err_set(err, rc, "the desired state at %s has %zu error(s)",
+            const struct dl_diag *d = &diags.v[0];
+
+            dl_err_set(err, rc,
+                       "the desired state at %s has %zu error(s), the first: "
+                       "%s:%d:%d: %s",
                        src->id.commit[0] ? src->id.commit : src->id.url,
-                       dl_diags_count(&diags));
+                       dl_diags_count(&diags), d->file ? d->file : "", d->line,
+                       d->col, d->message ? d->message : "");
         }
     }
     if (rc == 0)
@@ -367,7 +373,7 @@ enum dl_pass_result dl_loop_pass(struct dl_loop *l)
             lease_release_at(l, i);
     }
     for (size_t j = 0; j < view.n_projects && !l->cancel; j++)
-        lease_hold(l, view.projects[j]->name);
+        lease_hold(l, view.projects[j]);
 
     /* Apply the held projects' part of the plan. */
     sub = *pass.plan;

@@ -72,8 +72,11 @@ def admin(method, path, body=None):
     return http(method, FAKE + path, body)
 
 
-def seed():
-    state = {"projects": [{"projectId": P, "projectNumber": NUMBER}],
+def seed(extra_projects=()):
+    projects = [{"projectId": P, "projectNumber": NUMBER}]
+    projects += [{"projectId": x, "projectNumber": str(727272727272 + i)}
+                 for i, x in enumerate(extra_projects)]
+    state = {"projects": projects,
              "iam": {"projects/" + P: {"bindings": [
                  {"role": "roles/owner", "members": [ADMINS]}]}}}
     admin("PUT", "/_fake/v1/state", state)
@@ -137,12 +140,26 @@ spec:
 """
 
 
-def repo(tmp):
+EXTRA_YAML = """apiVersion: driftless.dev/v1alpha1
+kind: Project
+metadata:
+  name: %s
+spec:
+  region: us-west2
+  mode: enforce
+"""
+
+
+def repo(tmp, extra_projects=()):
     d = os.path.join(tmp, "repo")
     ds = os.path.join(d, "desired-state")
     os.makedirs(ds)
     with open(os.path.join(ds, "project.yaml"), "w") as f:
         f.write(PROJECT_YAML % (P, ADMINS, WRITER, SA))
+    for x in extra_projects:  # one Project per directory
+        os.makedirs(os.path.join(ds, x))
+        with open(os.path.join(ds, x, "project.yaml"), "w") as f:
+            f.write(EXTRA_YAML % x)
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x.test",
                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@x.test")
     for cmd in (["git", "init", "-q", "-b", "main", d],
@@ -155,13 +172,14 @@ def repo(tmp):
 class Ctl:
     """One `driftless run`, its stderr in a file."""
 
-    def __init__(self, tmp, name, src, args):
+    def __init__(self, tmp, name, src, args, env=None):
         self.log_path = os.path.join(tmp, name + ".log")
         self.log = open(self.log_path, "w")
         cmd = (os.environ.get("RUN_WRAPPER", "").split() +
                [BIN, "--log-level", "info", "--log-format", "json", "run",
                 "--source", src, "--listen", "127.0.0.1:0"] + args)
-        env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token")
+        env = dict(os.environ, DRIFTLESS_ACCESS_TOKEN="test-token",
+                   **(env or {}))
         self.p = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
                                   stdin=subprocess.DEVNULL, env=env)
         procs.append(self.p)
@@ -349,6 +367,14 @@ def case_once(tmp):
     check(r.returncode == 0, "--once: exit %d" % r.returncode)
     check(has_member(), "--once did not add the member")
     check(lease_doc() is None, "--once left the lease")
+    # The kill switch: plans, changes nothing.
+    remove_member()
+    r = subprocess.run([BIN, "run", "--source", src, "--once"],
+                       capture_output=True, text=True,
+                       env=dict(env, DRIFTLESS_SUSPEND="1"), timeout=120)
+    print(r.stderr, file=sys.stderr)
+    check(r.returncode == 0, "--once suspended: exit %d" % r.returncode)
+    check(not has_member(), "DRIFTLESS_SUSPEND=1 changed the policy")
     r = subprocess.run([BIN, "run", "--source", os.path.join(tmp, "nope"),
                         "--once"], capture_output=True, text=True, env=env,
                        timeout=120)
@@ -356,7 +382,61 @@ def case_once(tmp):
           % r.returncode)
 
 
-CASES = {"drift": case_drift, "two": case_two, "webhook": case_webhook,
+def fnv1a(s):
+    h = 0xcbf29ce484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def case_shard(tmp):
+    """Two shards split two projects; the second takes its shard from
+    Cloud Run's environment."""
+    other = next(x for x in ("dl-run-%d" % i for i in range(100))
+                 if fnv1a(x) % 2 != fnv1a(P) % 2)
+    seed([other])
+    src = repo(tmp, [other])
+    mine = fnv1a(P) % 2
+    a = Ctl(tmp, "a", src, ["--interval", "1s", "--shard-index", str(mine),
+                            "--shard-count", "2"])
+    b = Ctl(tmp, "b", src, ["--interval", "1s"],
+            env={"CLOUD_RUN_TASK_INDEX": str(1 - mine),
+                 "CLOUD_RUN_TASK_COUNT": "2"})
+    a.wait_ready()
+    b.wait_ready()
+    sa = json.loads(a.get("/api/v1/status")[1])
+    sb = json.loads(b.get("/api/v1/status")[1])
+    check([p["id"] for p in sa["projects"]] == [P],
+          "shard %d projects: %s" % (mine, sa["projects"]))
+    check([p["id"] for p in sb["projects"]] == [other],
+          "shard %d projects: %s" % (1 - mine, sb["projects"]))
+    check(sb["shard"] == {"index": 1 - mine, "count": 2},
+          "shard from the environment: %s" % sb["shard"])
+    check(has_member(), "shard %d did not apply its project" % mine)
+    check(a.stop() == 0 and b.stop() == 0, "SIGTERM: exit not 0")
+
+
+def case_source(tmp):
+    """The source goes away: the last good commit is kept and used."""
+    seed()
+    src = repo(tmp)
+    c = Ctl(tmp, "ctl", "file://" + src,
+            ["--interval", "1s", "--cache-dir", os.path.join(tmp, "cache")])
+    c.wait_ready()
+    os.rename(src, src + ".gone")
+    check(wait_for(lambda: "keeping the last good commit" in c.text(), 15),
+          "the log does not say the last good commit is kept")
+    st = json.loads(c.get("/api/v1/status")[1])
+    check(st["last_pass"]["result"] == "partial" and
+          "kept the last good commit" in st["last_pass"]["message"],
+          "last pass: %s" % st["last_pass"])
+    remove_member()
+    check(wait_for(has_member, 6),
+          "drift not corrected with the last good commit")
+    check(c.stop() == 0, "SIGTERM: exit not 0")
+
+
+CASES = {"shard": case_shard, "source": case_source, "drift": case_drift, "two": case_two, "webhook": case_webhook,
          "sigterm": case_sigterm, "once": case_once}
 
 
