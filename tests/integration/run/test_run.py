@@ -304,7 +304,7 @@ def case_two(tmp):
     check(wait_for(has_member, 15), "b did not take over and correct drift")
     print("taken over in %.1f s" % (time.time() - t0), file=sys.stderr)
     check("lease acquired" in b.text(), "b never acquired the lease")
-    check(b.applied(), "b applied nothing")
+    check(wait_for(b.applied, 10), "b applied nothing")
     check(b.stop() == 0, "b: SIGTERM exit not 0")
 
 
@@ -426,10 +426,14 @@ def case_source(tmp):
     os.rename(src, src + ".gone")
     check(wait_for(lambda: "keeping the last good commit" in c.text(), 15),
           "the log does not say the last good commit is kept")
-    st = json.loads(c.get("/api/v1/status")[1])
-    check(st["last_pass"]["result"] == "partial" and
-          "kept the last good commit" in st["last_pass"]["message"],
-          "last pass: %s" % st["last_pass"])
+
+    def last_pass():
+        return json.loads(c.get("/api/v1/status")[1])["last_pass"]
+    check(wait_for(lambda: last_pass()["result"] == "partial" and
+                   "kept the last good commit" in last_pass()["message"], 10),
+          "last pass: %s" % last_pass())
+    check(c.get("/readyz")[0] == 200, "not ready while the last success is "
+          "recent")
     remove_member()
     check(wait_for(has_member, 6),
           "drift not corrected with the last good commit")
