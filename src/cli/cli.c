@@ -8,12 +8,13 @@
 
 extern const struct dl_cmd dl_cmd_apply;
 extern const struct dl_cmd dl_cmd_plan;
+extern const struct dl_cmd dl_cmd_run;
 extern const struct dl_cmd dl_cmd_schema;
 extern const struct dl_cmd dl_cmd_validate;
 extern const struct dl_cmd dl_cmd_version;
 
 const struct dl_cmd *const dl_cmds[] = {
-    &dl_cmd_apply,    &dl_cmd_plan,    &dl_cmd_schema,
+    &dl_cmd_apply,    &dl_cmd_plan,    &dl_cmd_run, &dl_cmd_schema,
     &dl_cmd_validate, &dl_cmd_version, NULL,
 };
 
