@@ -29,9 +29,9 @@ const struct dl_cmd dl_cmd_run = {
         "ADDR]\n"
         "                     [--webhook-secret-file FILE] [--shard-index I "
         "--shard-count N]\n"
-        "                     [--once] [--lease-duration DUR] "
-        "[--parallelism N]\n"
-        "                     [source options]\n"
+        "                     [--once] [--poll-interval DUR] "
+        "[--lease-duration DUR]\n"
+        "                     [--parallelism N] [source options]\n"
         "\n"
         "Every interval: read the desired state (fetching a URL; on failure "
         "the last\ngood commit is kept), plan this shard's projects, and "
@@ -57,6 +57,11 @@ const struct dl_cmd dl_cmd_run = {
         "$CLOUD_RUN_TASK_INDEX, else 0)\n"
         "  --shard-count N     number of shards (default: "
         "$CLOUD_RUN_TASK_COUNT, else 1)\n"
+        "  --poll-interval DUR between passes, look for a new commit this "
+        "often and\n"
+        "                      start a pass at once when there is one "
+        "(default: 1m;\n"
+        "                      0: only at each pass)\n"
         "  --once              one pass, then exit\n"
         "  --lease-duration DUR\n"
         "                      time to live of a project's lease, renewed "
@@ -80,6 +85,7 @@ enum {
     OPT_SHARD_COUNT,
     OPT_ONCE,
     OPT_LEASE,
+    OPT_POLL,
     OPT_PARALLELISM,
 };
 
@@ -135,6 +141,7 @@ static int run(int argc, char **argv)
         {"shard-count", required_argument, NULL, OPT_SHARD_COUNT},
         {"once", no_argument, NULL, OPT_ONCE},
         {"lease-duration", required_argument, NULL, OPT_LEASE},
+        {"poll-interval", required_argument, NULL, OPT_POLL},
         {"parallelism", required_argument, NULL, OPT_PARALLELISM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -159,6 +166,7 @@ static int run(int argc, char **argv)
     cfg.interval_ns = 3 * 60 * DL_NS_PER_SEC;
     cfg.jitter = 0.1;
     cfg.lease_ttl_ns = DL_LEASE_DEFAULT_TTL_NS;
+    cfg.poll_ns = 60 * DL_NS_PER_SEC;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         if (dl_cli_source_opt(&cfg.source, c, optarg))
             continue;
@@ -179,6 +187,12 @@ static int run(int argc, char **argv)
                     *dst <= 0 ? "" : err.msg);
             break;
         }
+        case OPT_POLL:
+            if (dl_duration_parse(&cfg.poll_ns, optarg, &err) < 0)
+                return dl_cli_usage_error(&dl_cmd_run,
+                                          "invalid --poll-interval '%s': %s",
+                                          optarg, err.msg);
+            break;
         case OPT_JITTER:
             if (dl_schedule_jitter_parse(&cfg.jitter, optarg, &err) < 0)
                 return dl_cli_usage_error(&dl_cmd_run, "%s", err.msg);

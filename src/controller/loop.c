@@ -443,6 +443,29 @@ record:
     return sp.result;
 }
 
+/* Has the source moved to another commit since the last good load? A
+   failure to look is not a reason to pass early: the interval still runs. */
+static int source_moved(struct dl_loop *l)
+{
+    struct dl_source *src = NULL;
+    struct dl_err err;
+    int moved = 0;
+
+    if (!l->src || !l->src->id.commit[0])
+        return 0;
+    if (dl_source_open(&src, &l->cfg.source, &err) < 0) {
+        dl_debug("commit poll: %s", err.msg);
+        return 0;
+    }
+    if (src->id.commit[0] && strcmp(src->id.commit, l->src->id.commit) != 0) {
+        dl_info("new commit %.12s (was %.12s): starting a pass", src->id.commit,
+                l->src->id.commit);
+        moved = 1;
+    }
+    dl_source_free(src);
+    return moved;
+}
+
 void dl_loop_run(struct dl_loop *l)
 {
     for (;;) {
@@ -453,14 +476,25 @@ void dl_loop_run(struct dl_loop *l)
             break;
         delay = dl_schedule_delay(l->cfg.interval_ns, l->cfg.jitter, &l->rng);
         dl_debug("next pass in %.3f s", (double)delay / 1e9);
-        switch (dl_schedule_waker_wait(&l->waker, delay)) {
-        case DL_WAKE_STOP:
-            return;
-        case DL_WAKE_TRIGGER:
-            dl_info("pass triggered");
-            break;
-        case DL_WAKE_TIMEOUT:
-            break;
+        /* Wait in steps of the poll interval, looking for a new commit. */
+        while (delay > 0) {
+            int64_t step = l->cfg.poll_ns > 0 && l->cfg.poll_ns < delay
+                               ? l->cfg.poll_ns
+                               : delay;
+
+            switch (dl_schedule_waker_wait(&l->waker, step)) {
+            case DL_WAKE_STOP:
+                return;
+            case DL_WAKE_TRIGGER:
+                dl_info("pass triggered");
+                delay = 0;
+                continue;
+            case DL_WAKE_TIMEOUT:
+                break;
+            }
+            delay -= step;
+            if (delay > 0 && source_moved(l))
+                delay = 0;
         }
     }
 }

@@ -35,7 +35,10 @@
 struct dl_loop_config {
     struct dl_source_opts source; /* strings borrowed */
     int64_t interval_ns;          /* between passes (from the end of one) */
-    double jitter;                /* fraction, see dl_schedule_delay */
+    /* Between passes, look at the source's commit this often and start a
+     * pass at once when it moved; 0: only at each pass. */
+    int64_t poll_ns;
+    double jitter; /* fraction, see dl_schedule_delay */
     struct dl_shard shard;
     int64_t lease_ttl_ns; /* 0: DL_LEASE_DEFAULT_TTL_NS */
     int parallelism;      /* requests in flight per API; 0: 16 */

@@ -343,6 +343,26 @@ def case_webhook(tmp):
     check(c.stop() == 0, "SIGTERM: exit not 0")
 
 
+def case_commit(tmp):
+    """A new commit starts a pass at once (the poll), not after --interval."""
+    seed()
+    src = repo(tmp)
+    c = Ctl(tmp, "ctl", src, ["--interval", "10m", "--poll-interval", "1s"])
+    c.wait_ready()
+    n0 = c.passes()
+    check(n0 == 1, "passes before the commit: %s" % n0)
+    time.sleep(2.5)
+    check(c.passes() == n0, "a pass started without a new commit")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x.test",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@x.test")
+    subprocess.run(["git", "-C", src, "commit", "-q", "--allow-empty", "-m",
+                    "new commit"], check=True, env=env)
+    check(wait_for(lambda: c.passes() == n0 + 1, 15),
+          "a new commit did not start a pass (passes %s)" % c.passes())
+    check("new commit" in c.text(), "the log does not name the new commit")
+    check(c.stop() == 0, "SIGTERM: exit not 0")
+
+
 def case_sigterm(tmp):
     seed()
     src = repo(tmp)
@@ -440,7 +460,7 @@ def case_source(tmp):
     check(c.stop() == 0, "SIGTERM: exit not 0")
 
 
-CASES = {"shard": case_shard, "source": case_source, "drift": case_drift, "two": case_two, "webhook": case_webhook,
+CASES = {"commit": case_commit, "shard": case_shard, "source": case_source, "drift": case_drift, "two": case_two, "webhook": case_webhook,
          "sigterm": case_sigterm, "once": case_once}
 
 
