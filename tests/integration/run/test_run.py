@@ -363,6 +363,42 @@ def case_commit(tmp):
     check(c.stop() == 0, "SIGTERM: exit not 0")
 
 
+def case_page(tmp):
+    """The status page of a running controller, rendered by headless
+    Chromium, lists the resources of the last plan."""
+    import shutil
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        print("SKIP: chromium is not installed (Debian package chromium)")
+        sys.exit(77)
+    seed()
+    src = repo(tmp)
+    c = Ctl(tmp, "ctl", src, ["--interval", "10m"])
+    c.wait_ready()
+    profile = tempfile.mkdtemp(prefix="dl-chromium-", dir=tmp)
+    proc = subprocess.Popen(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-extensions",
+         "--user-data-dir=" + profile, "--dump-dom", c.url("/")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        out = b""
+        check(False, "chromium did not finish within 120 s")
+    dom = out.decode("utf-8", errors="replace")
+    check(proc.returncode == 0, "chromium exit status %s" % proc.returncode)
+    for addr in ("%s/Project/%s" % (P, P),
+                 "%s/IAMPolicyMember/metric-writer" % P):
+        check(addr in dom, "the page rendered by chromium lacks %s" % addr)
+    check("<svg" in dom, "the page has no drift chart")
+    check(c.stop() == 0, "SIGTERM: exit not 0")
+
+
 def case_sigterm(tmp):
     seed()
     src = repo(tmp)
@@ -460,7 +496,7 @@ def case_source(tmp):
     check(c.stop() == 0, "SIGTERM: exit not 0")
 
 
-CASES = {"commit": case_commit, "shard": case_shard, "source": case_source, "drift": case_drift, "two": case_two, "webhook": case_webhook,
+CASES = {"commit": case_commit, "page": case_page, "shard": case_shard, "source": case_source, "drift": case_drift, "two": case_two, "webhook": case_webhook,
          "sigterm": case_sigterm, "once": case_once}
 
 
