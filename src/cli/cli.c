@@ -1,9 +1,13 @@
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "driftless/version.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 extern const struct dl_cmd dl_cmd_apply;
@@ -69,6 +73,41 @@ int dl_cli_bad_option(const struct dl_cmd *cmd, int c, char **argv)
     if (c == ':')
         return dl_cli_usage_error(cmd, "option '%s' needs a value", arg);
     return dl_cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+int dl_cli_write_file(const char *path, const char *text, size_t len,
+                      struct dl_err *err)
+{
+    char *tmp = dl_asprintf("%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    int rc = 0;
+
+    if (!f || fwrite(text, 1, len, f) != len || fflush(f) != 0) {
+        rc = dl_err_set(err, DL_ERROR, "cannot write '%s': %s", path,
+                        strerror(errno));
+        if (f)
+            fclose(f);
+        unlink(tmp);
+    } else if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        rc = dl_err_set(err, DL_ERROR, "cannot write '%s': %s", path,
+                        strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int dl_cli_parse_int64(int64_t *out, const char *s, int64_t min, int64_t max)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 int dl_cli_source_opt(struct dl_source_opts *opts, int opt, const char *arg)

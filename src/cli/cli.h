@@ -11,6 +11,7 @@
 #define DL_CLI_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "source/source.h"
@@ -88,6 +89,19 @@ enum {
     "                      do not check ssh host keys against known_hosts\n"
 
 int dl_cli_source_opt(struct dl_source_opts *opts, int opt, const char *arg);
+
+/*
+ * Write len bytes of text to path atomically: a temporary file beside it,
+ * then a rename, so a reader never sees half a plan or report. 0, or
+ * DL_ERROR with "cannot write 'path': reason" in err (no file left behind).
+ */
+int dl_cli_write_file(const char *path, const char *text, size_t len,
+                      struct dl_err *err) DL_WUR;
+
+/* Parse a decimal integer in [min, max]. 0, or -1 (not a number, out of
+ * range, trailing characters). */
+int dl_cli_parse_int64(int64_t *out, const char *s, int64_t min,
+                       int64_t max) DL_WUR;
 
 /*
  * getopt_long's short-option string must start with ':' so that a missing

@@ -146,39 +146,6 @@ static int read_file(char **out, size_t *len, const char *path,
     return rc;
 }
 
-static int write_file(const char *path, const char *text, size_t len,
-                      struct dl_err *err)
-{
-    char *tmp = dl_asprintf("%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-
-    if (!f || fwrite(text, 1, len, f) != len) {
-        rc = dl_err_set(err, DL_ERROR, "cannot write '%s'", path);
-        if (f)
-            fclose(f);
-        unlink(tmp);
-    } else if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        rc = dl_err_set(err, DL_ERROR, "cannot write '%s'", path);
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-
-static int parse_count(int64_t *out, const char *s, int64_t min, int64_t max)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -235,7 +202,8 @@ static int run(int argc, char **argv)
             auto_approve = 1;
             break;
         case OPT_PARALLELISM:
-            if (parse_count(&parallelism, optarg, 1, MAX_PARALLELISM) < 0) {
+            if (dl_cli_parse_int64(&parallelism, optarg, 1, MAX_PARALLELISM) <
+                0) {
                 free(only);
                 return dl_cli_usage_error(&dl_cmd_apply,
                                           "invalid --parallelism '%s' (want "
@@ -244,7 +212,8 @@ static int run(int argc, char **argv)
             }
             break;
         case OPT_MAX_DELETES:
-            if (parse_count(&max_deletes, optarg, 0, INT64_MAX / 2) < 0) {
+            if (dl_cli_parse_int64(&max_deletes, optarg, 0, INT64_MAX / 2) <
+                0) {
                 free(only);
                 return dl_cli_usage_error(&dl_cmd_apply,
                                           "invalid --max-deletes '%s' (want "
@@ -410,7 +379,7 @@ static int run(int argc, char **argv)
         struct dl_buf j = DL_BUF_INIT(DL_BUF_NOCAP);
 
         if (dl_apply_report_json(&report, &j, &err) < 0 ||
-            write_file(report_path, dl_buf_cstr(&j), j.len, &err) < 0) {
+            dl_cli_write_file(report_path, dl_buf_cstr(&j), j.len, &err) < 0) {
             fprintf(stderr, "driftless apply: %s\n", err.msg);
             if (exit_code == DL_EXIT_OK)
                 exit_code = DL_EXIT_ERROR;

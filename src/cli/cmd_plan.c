@@ -60,34 +60,6 @@ enum {
     OPT_DETAILED,
 };
 
-/* Write text to path atomically (temp file + rename). */
-static int write_file(const char *path, const char *text, size_t len,
-                      struct dl_err *err)
-{
-    char *tmp = dl_asprintf("%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    int rc = 0;
-
-    if (!f) {
-        rc = dl_err_set(err, DL_ERROR, "cannot write '%s'", path);
-        goto done;
-    }
-    if (fwrite(text, 1, len, f) != len || fclose(f) != 0) {
-        if (f)
-            f = NULL;
-        rc = dl_err_set(err, DL_ERROR, "cannot write '%s'", path);
-        unlink(tmp);
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = dl_err_set(err, DL_ERROR, "cannot write '%s'", path);
-        unlink(tmp);
-    }
-done:
-    free(tmp);
-    return rc;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -188,7 +160,7 @@ static int run(int argc, char **argv)
         int rc = dl_plan_to_json(pass.plan, &j, &err);
 
         if (rc == 0)
-            rc = write_file(out_path, dl_buf_cstr(&j), j.len, &err);
+            rc = dl_cli_write_file(out_path, dl_buf_cstr(&j), j.len, &err);
         dl_buf_dispose(&j);
         if (rc < 0) {
             fprintf(stderr, "driftless plan: %s\n", err.msg);

@@ -116,19 +116,6 @@ static void on_push(void *ctx, const struct dl_webhook_push *push)
     dl_loop_trigger(ctx);
 }
 
-static int parse_int(long *out, const char *s, long min, long max)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -159,7 +146,7 @@ static int run(int argc, char **argv)
     const char *suspend_env = getenv("DRIFTLESS_SUSPEND");
     char *secret = NULL;
     size_t secret_len = 0;
-    long parallelism = 16;
+    int64_t parallelism = 16;
     int once = 0, c, exit_code = DL_EXIT_ERROR, have_thread = 0;
     enum dl_pass_result result;
 
@@ -213,7 +200,7 @@ static int run(int argc, char **argv)
             once = 1;
             break;
         case OPT_PARALLELISM:
-            if (parse_int(&parallelism, optarg, 1, 256) < 0)
+            if (dl_cli_parse_int64(&parallelism, optarg, 1, 256) < 0)
                 return dl_cli_usage_error(&dl_cmd_run,
                                           "invalid --parallelism '%s' (want "
                                           "1 to 256)",

@@ -38,36 +38,6 @@ const struct dl_cmd dl_cmd_schema = {
 
 enum { OPT_OUT = DL_OPT_CMD_BASE };
 
-/* Write text to path through path.tmp and a rename. 0, or -1 with errno. */
-static int write_file(const char *path, const char *text, size_t len)
-{
-    char *tmp = dl_asprintf("%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int rc = -1, saved;
-
-    if (!f)
-        goto done;
-    if (fwrite(text, 1, len, f) != len) {
-        saved = errno;
-        fclose(f);
-        errno = saved;
-        goto fail;
-    }
-    if (fclose(f) != 0)
-        goto fail;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    rc = 0;
-    goto done;
-fail:
-    saved = errno;
-    remove(tmp);
-    errno = saved;
-done:
-    free(tmp);
-    return rc;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -101,9 +71,8 @@ static int run(int argc, char **argv)
         fprintf(stderr, "driftless schema: %s\n", err.msg);
         goto done;
     }
-    if (out && write_file(out, b.ptr, b.len) < 0) {
-        fprintf(stderr, "driftless schema: cannot write '%s': %s\n", out,
-                strerror(errno));
+    if (out && dl_cli_write_file(out, dl_buf_cstr(&b), b.len, &err) < 0) {
+        fprintf(stderr, "driftless schema: %s\n", err.msg);
         goto done;
     }
     if (!out &&
