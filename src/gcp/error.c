@@ -237,7 +237,7 @@ int64_t dl_gcp_parse_retry_after(const char *v, int64_t now_wall_ns)
                    &mm, &ss, &n) == 6 &&
             n > 0 && v[n] == '\0' && (m = strstr(months, mon)) != NULL &&
             (m - months) % 3 == 0) {
-            int64_t at;
+            int64_t at, now_s = now_wall_ns / DL_NS_PER_SEC;
 
             memset(&tm, 0, sizeof(tm));
             tm.tm_mday = d;
@@ -246,7 +246,12 @@ int64_t dl_gcp_parse_retry_after(const char *v, int64_t now_wall_ns)
             tm.tm_hour = hh;
             tm.tm_min = mm;
             tm.tm_sec = ss;
-            at = (int64_t)timegm(&tm) * DL_NS_PER_SEC;
+            at = (int64_t)timegm(&tm);
+            /* As for delta-seconds, more than a day ahead is ignored (and
+             * a far date would overflow in ns). */
+            if (at < now_s || at - now_s > 24 * 3600)
+                return 0;
+            at *= DL_NS_PER_SEC;
             return at > now_wall_ns ? at - now_wall_ns : 0;
         }
     }

@@ -59,7 +59,8 @@ int64_t dl_gcp_error_retry_delay(const char *body, size_t len);
 
 /*
  * Parse a Retry-After header value: delta-seconds or an HTTP-date
- * (relative to now_wall_ns). ns, or 0 when absent or unparsable.
+ * (relative to now_wall_ns). ns, or 0 when absent, unparsable, in the
+ * past or more than 24 hours ahead.
  */
 int64_t dl_gcp_parse_retry_after(const char *value, int64_t now_wall_ns);
 

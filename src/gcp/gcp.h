@@ -251,8 +251,11 @@ typedef void (*dl_gcp_op_fn)(struct dl_gcp_client *c, int rc, json_t *result,
  * maxResults), then again with pageToken=<nextPageToken> until a page has
  * no token; call item for every element of the array under items_key
  * ("services", "revisions", "documents", "tables", "items", "builds",
- * "operations"). A page without the key is empty. item returns 0 to go on,
- * non-zero to stop early (not an error). Errors as dl_gcp_call.
+ * "operations"). A page without the key is empty; a page that is not an
+ * object, whose key is not an array of objects or whose nextPageToken is
+ * not a string fails the list with DL_EINVALID ("malformed answer"). item
+ * returns 0 to go on, non-zero to stop early (not an error). Errors as
+ * dl_gcp_call.
  */
 typedef int (*dl_gcp_item_fn)(void *ud, json_t *item);
 int dl_gcp_list(struct dl_gcp_client *c, enum dl_gcp_api api, const char *path,

@@ -33,6 +33,43 @@ static void lister_free(struct lister *l)
 static int submit_page(struct dl_gcp_client *c, struct lister *l,
                        const char *token, struct dl_err *err);
 
+/*
+ * A page Google could not have sent: not an object, items that are not an
+ * array of objects, a nextPageToken that is not a string. Treating it as
+ * an empty (or shorter) list would make existing resources look missing,
+ * so it fails the list: 1 with e set, else 0.
+ */
+static int malformed_page(const json_t *page, const json_t *items,
+                          const struct lister *l, struct dl_err *e)
+{
+    const json_t *next = json_object_get(page, "nextPageToken");
+    const json_t *it;
+    size_t i;
+
+    if (!json_is_object(page))
+        return dl_err_set(e, DL_EINVALID,
+                          "GET %s: malformed answer: not a JSON object",
+                          l->path) != 0;
+    if (items && !json_is_array(items))
+        return dl_err_set(e, DL_EINVALID,
+                          "GET %s: malformed answer: \"%s\" is not an array",
+                          l->path, l->key) != 0;
+    for (i = 0; i < json_array_size(items); i++) {
+        it = json_array_get(items, i);
+        if (!json_is_object(it))
+            return dl_err_set(e, DL_EINVALID,
+                              "GET %s: malformed answer: \"%s\"[%zu] is not "
+                              "an object",
+                              l->path, l->key, i) != 0;
+    }
+    if (next && !json_is_string(next))
+        return dl_err_set(e, DL_EINVALID,
+                          "GET %s: malformed answer: \"nextPageToken\" is "
+                          "not a string",
+                          l->path) != 0;
+    return 0;
+}
+
 static void on_page(struct dl_gcp_client *c, int rc,
                     const struct dl_gcp_response *r, const struct dl_err *err,
                     void *ud)
@@ -50,6 +87,11 @@ static void on_page(struct dl_gcp_client *c, int rc,
     }
     l->pages++;
     items = json_object_get(r->json, l->key);
+    if (malformed_page(r->json, items, l, &e2)) {
+        l->done(c, DL_EINVALID, NULL, &e2, l->ud);
+        lister_free(l);
+        return;
+    }
     json_array_foreach(items, i, it)
     {
         if (l->item(l->ud, it) != 0) {

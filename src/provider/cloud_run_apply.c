@@ -724,6 +724,7 @@ struct batch {
     struct job **jobs;
     size_t n;
     json_t *services; /* service ID -> Service, as listed */
+    int nameless;     /* the list held a service without a name */
 };
 
 static void batch_free(struct batch *b)
@@ -740,8 +741,13 @@ static int on_listed(void *ud, json_t *item)
     struct batch *b = ud;
     const char *name = sget(item, "name");
 
-    if (name)
-        json_object_set(b->services, dl_cloud_run_short_name(name), item);
+    if (!name) {
+        /* Unmatchable: as in observe, fail the list rather than take a
+         * declared service for missing. */
+        b->nameless = 1;
+        return 1;
+    }
+    json_object_set(b->services, dl_cloud_run_short_name(name), item);
     return 0;
 }
 
@@ -750,8 +756,16 @@ static void listed(struct dl_gcp_client *c, int rc, json_t *result,
 {
     struct batch *b = ud;
 
+    struct dl_err e;
+
     (void)c;
     (void)result;
+    if (rc == 0 && b->nameless) {
+        rc = dl_err_set(&e, DL_EINVALID,
+                        "malformed answer: a listed service has no string "
+                        "\"name\"");
+        err = &e;
+    }
     for (size_t i = 0; i < b->n; i++) {
         json_t *live = json_object_get(b->services, b->jobs[i]->r->name);
 

@@ -54,13 +54,25 @@ static void add_loc(struct dl_cloud_run_state *st, const char *project,
 
 /* ---- observe ------------------------------------------------------------ */
 
+/* A listed item without a name cannot be matched to a declared resource;
+ * skipping it would make that resource look missing (and planned for
+ * creation), so it fails the whole list: rc and err are set, 1 stops it. */
+static int nameless(int *rc, struct dl_err *err, const char *what)
+{
+    *rc = dl_err_set(err, DL_EINVALID,
+                     "malformed answer: a listed %s has no string \"name\"",
+                     what);
+    return 1;
+}
+
 static int on_service(void *ud, json_t *item)
 {
     struct dl_cloud_run_location *l = ud;
     const char *name = json_string_value(json_object_get(item, "name"));
 
-    if (name)
-        json_object_set(l->services, dl_cloud_run_short_name(name), item);
+    if (!name)
+        return nameless(&l->services_rc, &l->services_err, "service");
+    json_object_set(l->services, dl_cloud_run_short_name(name), item);
     return 0;
 }
 
@@ -69,8 +81,9 @@ static int on_revision(void *ud, json_t *item)
     struct dl_cloud_run_location *l = ud;
     const char *name = json_string_value(json_object_get(item, "name"));
 
-    if (name)
-        json_object_set(l->revisions, name, item);
+    if (!name)
+        return nameless(&l->revisions_rc, &l->revisions_err, "revision");
+    json_object_set(l->revisions, name, item);
     return 0;
 }
 

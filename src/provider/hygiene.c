@@ -152,6 +152,10 @@ void dl_hygiene_bq_classify(struct dl_hygiene_obs *o, const char *table_id,
         !dl_pattern_match(&s->table_pattern, table_id))
         return;
     o->total++;
+    /* A creationTime that is no time in ns (negative, or overflowing the
+     * product below) is unusable: such a table is never stale. */
+    if (has_ms && (creation_ms < 0 || creation_ms > INT64_MAX / DL_NS_PER_MS))
+        has_ms = 0;
     if (s->older_than_ns != DL_UNSET &&
         (!has_ms || creation_ms * DL_NS_PER_MS >= now_ns - s->older_than_ns))
         return;

@@ -317,6 +317,11 @@ static void read_done(struct dl_gcp_client *c, int rc,
                  err && err->msg[0] ? err->msg : dl_err_code_name(rc));
         return;
     }
+    /* A policy we cannot read fully is never written back. */
+    if (dl_iam_policy_check(r->json, &serr) < 0) {
+        fail_all(w, "getIamPolicy on '%s': %s", w->name, serr.msg);
+        return;
+    }
     etag = json_string_value(json_object_get(r->json, "etag"));
     if (w->stage == RMW_CONFIRM) {
         confirm(w, r->json);

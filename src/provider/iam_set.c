@@ -309,3 +309,57 @@ int dl_iam_policy_version_needed(const json_t *policy)
                        b) if (has_condition(b)) return 3;
     return 1;
 }
+
+static int all_strings(const json_t *arr)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (!json_is_string(json_array_get(arr, i)))
+            return 0;
+    return json_is_array(arr);
+}
+
+int dl_iam_policy_check(const json_t *policy, struct dl_err *err)
+{
+    const json_t *bindings = json_object_get(policy, "bindings");
+    const json_t *v;
+
+    if (!json_is_object(policy))
+        return dl_err_set(err, DL_EINVALID,
+                          "malformed policy: not a JSON object");
+    if ((v = json_object_get(policy, "etag")) && !json_is_string(v))
+        return dl_err_set(err, DL_EINVALID,
+                          "malformed policy: etag is not a string");
+    if ((v = json_object_get(policy, "version")) && !json_is_integer(v))
+        return dl_err_set(err, DL_EINVALID,
+                          "malformed policy: version is not an integer");
+    if (bindings && !json_is_array(bindings))
+        return dl_err_set(err, DL_EINVALID,
+                          "malformed policy: bindings is not an array");
+    for (size_t i = 0; i < json_array_size(bindings); i++) {
+        const json_t *b = json_array_get(bindings, i);
+        const json_t *m = json_object_get(b, "members");
+        const json_t *c = json_object_get(b, "condition");
+
+        if (!json_is_object(b))
+            return dl_err_set(err, DL_EINVALID,
+                              "malformed policy: bindings[%zu] is not an "
+                              "object",
+                              i);
+        if (!json_is_string(json_object_get(b, "role")))
+            return dl_err_set(err, DL_EINVALID,
+                              "malformed policy: bindings[%zu].role is not a "
+                              "string",
+                              i);
+        if (m && !all_strings(m))
+            return dl_err_set(err, DL_EINVALID,
+                              "malformed policy: bindings[%zu].members is not "
+                              "an array of strings",
+                              i);
+        if (c && !json_is_object(c))
+            return dl_err_set(err, DL_EINVALID,
+                              "malformed policy: bindings[%zu].condition is "
+                              "not an object",
+                              i);
+    }
+    return 0;
+}

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "model/model.h"
+#include "util/err.h"
 
 /*
  * Does the live condition (a binding's "condition" object, or NULL when
@@ -104,5 +105,17 @@ int dl_iam_policy_remove_member(json_t *policy, const char *role,
  * conditions).
  */
 int dl_iam_policy_version_needed(const json_t *policy);
+
+/*
+ * Is policy (a getIamPolicy answer) shaped as Google sends it: an object
+ * whose "bindings", when present, is an array of objects with a string
+ * "role", "members" an array of strings (when present) and "condition" an
+ * object (when present), and whose "etag" is a string and "version" an
+ * integer when present? The edits above would otherwise drop what they
+ * cannot read, and a setIamPolicy of the result could remove members.
+ * 0, or DL_EINVALID with "malformed policy: bindings[2].members is not an
+ * array of strings" (or the like) in err.
+ */
+int dl_iam_policy_check(const json_t *policy, struct dl_err *err) DL_WUR;
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provider/iam_set.h"
 #include "util/alloc.h"
 
 struct dl_iam_store *dl_iam_store_get(struct dl_pass *pass)
@@ -28,6 +29,7 @@ static void got_policy(struct dl_gcp_client *c, int rc,
                        const struct dl_err *err, void *ud)
 {
     struct dl_iam_policy_obs *o = ud;
+    struct dl_err e;
 
     (void)c;
     o->done = 1;
@@ -36,9 +38,9 @@ static void got_policy(struct dl_gcp_client *c, int rc,
         o->error = dl_strdup(err && err->msg[0] ? err->msg : "request failed");
         return;
     }
-    if (!json_is_object(r->json)) {
+    if (dl_iam_policy_check(r->json, &e) < 0) {
         o->rc = DL_EINVALID;
-        o->error = dl_strdup("getIamPolicy returned no JSON object");
+        o->error = dl_asprintf("getIamPolicy: %s", e.msg);
         return;
     }
     o->policy = json_incref(r->json);

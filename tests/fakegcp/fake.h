@@ -41,6 +41,7 @@ struct fk_resp {
     int status;
     json_t *json;      /* body, or NULL */
     char *text;        /* raw body (malloc'd) when json is NULL */
+    size_t text_len;   /* its length; 0: strlen(text) */
     const char *ctype; /* content type for text; JSON when NULL */
     char hdr_name[2][64];
     char hdr_value[2][256];

@@ -108,6 +108,8 @@ static struct {
     double rate[MAX_FAULT_CODES];
     double reset_rate, truncate_rate, etag_race_rate;
     long retry_info_s;
+    char *body; /* "body"/"bodyHex": answer matching requests with it */
+    size_t body_len;
     int has_regex;
     regex_t regex;
     uint64_t rng;
@@ -135,6 +137,38 @@ static int rate_of(json_t *v, double *out, const char *key, char *msg,
     return 0;
 }
 
+/* "body" (a string) or "bodyHex" (hex digits of any bytes, e.g. invalid
+ * UTF-8) into faults.body; lock held. */
+static int body_of(json_t *v, int hex, char *msg, size_t msgsize)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+
+    if (!s || (hex && n % 2) || faults.body) {
+        snprintf(msg, msgsize,
+                 "fault \"body\" must be one string (bodyHex: "
+                 "an even number of hex digits)");
+        return -1;
+    }
+    faults.body = dl_malloc(n + 1);
+    faults.body_len = hex ? n / 2 : n;
+    if (!hex)
+        memcpy(faults.body, s, n);
+    for (size_t i = 0; hex && i < n / 2; i++) {
+        unsigned x;
+
+        if (sscanf(s + 2 * i, "%2x", &x) != 1 ||
+            !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
+            !strchr("0123456789abcdefABCDEF", s[2 * i + 1])) {
+            snprintf(msg, msgsize, "fault \"bodyHex\" is not hex");
+            return -1;
+        }
+        faults.body[i] = (char)x;
+    }
+    faults.body[faults.body_len] = '\0';
+    return 0;
+}
+
 int fk_faults_set(json_t *f, char *msg, size_t msgsize)
 {
     const char *key;
@@ -150,6 +184,7 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
     json_decref(faults.spec);
     if (faults.has_regex)
         regfree(&faults.regex);
+    free(faults.body);
     memset(&faults, 0, sizeof faults);
     faults.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
     json_object_foreach(f, key, v)
@@ -186,6 +221,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             rc = rate_of(v, &faults.truncate_rate, key, msg, msgsize);
         } else if (!strcmp(key, "etagRaceRate")) {
             rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "body") || !strcmp(key, "bodyHex")) {
+            rc = body_of(v, !strcmp(key, "bodyHex"), msg, msgsize);
         } else if (!strcmp(key, "pathRegex")) {
             if (!json_is_string(v) ||
                 regcomp(&faults.regex, json_string_value(v),
@@ -208,6 +245,7 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
     if (rc) {
         if (faults.has_regex)
             regfree(&faults.regex);
+        free(faults.body);
         memset(&faults, 0, sizeof faults);
         faults.spec = json_object();
     } else
@@ -235,11 +273,12 @@ json_t *fk_faults_json(void)
     return j;
 }
 
-enum fault_kind { FAULT_NONE, FAULT_RESET, FAULT_STATUS };
+enum fault_kind { FAULT_NONE, FAULT_RESET, FAULT_STATUS, FAULT_BODY };
 
 /* Decide the fault for one request. *delay_ms gets the latency. */
 static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
-                                  int *truncate, long *retry_s)
+                                  int *truncate, long *retry_s,
+                                  struct fk_resp *body)
 {
     enum fault_kind k = FAULT_NONE;
     double r;
@@ -252,6 +291,14 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     *delay_ms = faults.latency_ms;
     if (faults.jitter_ms > 0)
         *delay_ms += (long)(rng_next() * (double)(faults.jitter_ms + 1));
+    if (faults.body) {
+        body->status = 200;
+        body->text = dl_malloc(faults.body_len + 1);
+        memcpy(body->text, faults.body, faults.body_len + 1);
+        body->text_len = faults.body_len;
+        k = FAULT_BODY;
+        goto done;
+    }
     r = rng_next();
     if (r < faults.reset_rate) {
         k = FAULT_RESET;
@@ -383,7 +430,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn,
     } else {
         data = resp->text ? resp->text : dl_strdup("");
         resp->text = NULL;
-        len = strlen(data);
+        len = resp->text_len ? resp->text_len : strlen(data);
         if (resp->ctype)
             ctype = resp->ctype;
     }
@@ -483,7 +530,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         long delay, retry_s;
         int fstatus = 0;
         enum fault_kind fkind =
-            fault_pick(url, &fstatus, &delay, &truncate, &retry_s);
+            fault_pick(url, &fstatus, &delay, &truncate, &retry_s, &resp);
         if (delay > 0)
             sleep_ms(delay);
         if (fkind == FAULT_RESET) {
@@ -518,6 +565,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                          "injected fault %d", fstatus);
             goto send;
         }
+        if (fkind == FAULT_BODY)
+            goto send;
     }
 
     if (!route) {

@@ -129,6 +129,14 @@ static void test_retry_hints(void **state)
     assert_int_equal(
         dl_gcp_parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now), 0);
     assert_int_equal(dl_gcp_parse_retry_after("Sun, 06 Foo 1994", now), 0);
+    /* Found by fuzz_gcp_error: a far date overflowed in ns. More than a
+     * day ahead is ignored, like delta-seconds. */
+    assert_int_equal(
+        dl_gcp_parse_retry_after("Wed, 21 Oct 4052 07:28:00 GMT", now), 0);
+    assert_int_equal(
+        dl_gcp_parse_retry_after("Wed, 21 Oct -999 07:28:00 GMT", now), 0);
+    assert_int_equal(
+        dl_gcp_parse_retry_after("Mon, 07 Nov 1994 08:49:38 GMT", now), 0);
     free(body);
 }
 
