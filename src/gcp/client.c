@@ -668,17 +668,25 @@ static void attempt_done(struct dl_gcp_client *c, struct req *r)
         rc = dl_gcp_error_parse(&err, x->status, x->body_in.ptr, x->body_in.len,
                                 r->what);
     } else if (!(r->flags & DL_GCP_RAW) && !r->on_data) {
+        json_error_t je;
+        char *near;
+
         if (x->body_in.len == 0)
             r->json = json_object();
         else
-            r->json = json_loadb(x->body_in.ptr, x->body_in.len, 0, NULL);
+            r->json = json_loadb(x->body_in.ptr, x->body_in.len, 0, &je);
         if (!r->json) {
             /* A body cut without a transport error (connection closed
-             * early, a broken proxy): as retryable as a reset. */
+             * early, a broken proxy): as retryable as a reset. jansson's
+             * reason tells a cut from invalid UTF-8 or too deep nesting;
+             * its "near '<bytes>'" part would quote the body: cut. */
+            if ((near = strstr(je.text, " near '")) != NULL)
+                *near = '\0';
             rc = dl_err_set(&err, DL_ETRANSIENT,
                             "%s: HTTP %d: response is not valid JSON "
-                            "(%zu bytes; truncated?)",
-                            r->what, x->status, x->body_in.len);
+                            "(%zu bytes; truncated?): %s at byte %d",
+                            r->what, x->status, x->body_in.len, je.text,
+                            je.position);
             err.http_status = x->status;
             transport_failed = 1;
         }
