@@ -130,6 +130,10 @@ int dl_cli_source_opt(struct dl_source_opts *opts, int opt, const char *arg)
         return 1;
     case DL_OPT_INSECURE_HOST_KEY:
         opts->insecure_skip_host_key_check = 1;
+        /* Said on every run, not only when a key is actually unknown. */
+        dl_warn("--insecure-skip-host-key-check: ssh host keys of git "
+                "servers are not verified; anyone on the network path can "
+                "pose as the server");
         return 1;
     default:
         return 0;
