@@ -181,6 +181,41 @@ static void test_stop_early_and_errors(void **state)
     json_decref(n.list);
 }
 
+/* A page of the wrong shape fails the list: taken for an empty (or
+ * shorter) list it would make existing resources look missing. */
+static void test_malformed_pages(void **state)
+{
+    static const struct {
+        const char *body, *msg;
+    } cases[] = {
+        {"{\"services\": {\"name\": \"a\"}}",
+         "GET /v1/x: malformed answer: \"services\" is not an array"},
+        {"{\"services\": [{\"name\": \"a\"}, \"b\"]}",
+         "GET /v1/x: malformed answer: \"services\"[1] is not an object"},
+        {"{\"services\": [], \"nextPageToken\": 7}",
+         "GET /v1/x: malformed answer: \"nextPageToken\" is not a string"},
+    };
+    struct names n = {json_array(), 0};
+    struct dl_err err;
+    char text[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), "HTTP/1.1 200 OK\r\n\r\n%s",
+                 cases[i].body);
+        assert_int_equal(dl_http_replay_add_text(t, "GET", "/v1/x", text,
+                                                 strlen(text), &err),
+                         0);
+        json_array_clear(n.list);
+        assert_int_equal(
+            dl_gcp_list(c, DL_GCP_RUN, "/v1/x", "services", add_name, &n, &err),
+            DL_EINVALID);
+        assert_string_equal(err.msg, cases[i].msg);
+        assert_int_equal(json_array_size(n.list), 0);
+    }
+    json_decref(n.list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +226,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_early_and_errors, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

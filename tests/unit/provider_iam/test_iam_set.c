@@ -291,6 +291,50 @@ static void test_policy_edits(void **state)
     json_decref(policy);
 }
 
+static void test_policy_check(void **state)
+{
+    static const struct {
+        const char *policy, *msg;
+    } cases[] = {
+        {"{}", NULL},
+        {"{\"etag\": \"BwX=\", \"version\": 3, \"bindings\": [{\"role\": "
+         "\"roles/viewer\", \"members\": [\"user:a@b.c\"], \"condition\": "
+         "{\"title\": \"t\", \"expression\": \"true\"}}]}",
+         NULL},
+        {"[]", "malformed policy: not a JSON object"},
+        {"{\"etag\": 5}", "malformed policy: etag is not a string"},
+        {"{\"version\": \"3\"}", "malformed policy: version is not an integer"},
+        {"{\"bindings\": \"all\"}",
+         "malformed policy: bindings is not an array"},
+        {"{\"bindings\": [7]}",
+         "malformed policy: bindings[0] is not an object"},
+        {"{\"bindings\": [{\"role\": \"r\"}, {\"members\": []}]}",
+         "malformed policy: bindings[1].role is not a string"},
+        {"{\"bindings\": [{\"role\": \"r\", \"members\": \"user:a\"}]}",
+         "malformed policy: bindings[0].members is not an array of strings"},
+        {"{\"bindings\": [{\"role\": \"r\", \"members\": [\"a\", 1]}]}",
+         "malformed policy: bindings[0].members is not an array of strings"},
+        {"{\"bindings\": [{\"role\": \"r\", \"condition\": \"x\"}]}",
+         "malformed policy: bindings[0].condition is not an object"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *p = json_loads(cases[i].policy, JSON_DECODE_ANY, NULL);
+        struct dl_err err;
+        int rc = dl_iam_policy_check(p, &err);
+
+        assert_non_null(p);
+        if (!cases[i].msg) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, DL_EINVALID);
+            assert_string_equal(err.msg, cases[i].msg);
+        }
+        json_decref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_binding_diff),
         cmocka_unit_test(test_change_path),
         cmocka_unit_test(test_policy_edits),
+        cmocka_unit_test(test_policy_check),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
