@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +51,19 @@ static int split_url(const char *url, size_t *auth, size_t *host)
     *auth = (size_t)(start - url);
     *host = at ? (size_t)(at + 1 - url) : *auth;
     return 1;
+}
+
+/* Are a and b both https:// URLs of the same host and port? */
+static int same_https_server(const char *a, const char *b)
+{
+    size_t aa, ah, ba, bh, an, bn;
+
+    if (strncmp(a, "https://", 8) != 0 || strncmp(b, "https://", 8) != 0 ||
+        !split_url(a, &aa, &ah) || !split_url(b, &ba, &bh))
+        return 0;
+    an = strcspn(a + ah, "/?#");
+    bn = strcspn(b + bh, "/?#");
+    return an == bn && strncasecmp(a + ah, b + bh, an) == 0;
 }
 
 static int is_http(const char *url)
@@ -339,10 +353,12 @@ static int on_credentials(git_credential **out, const char *url,
     const char *user = user_from_url && *user_from_url ? user_from_url : "git";
     const char *token = getenv(DL_SOURCE_TOKEN_ENV);
 
-    (void)url;
-    /* The token goes only to https servers, never in clear text. */
+    /* The token goes only to https servers, never in clear text, and
+     * only to the configured server (url is where libgit2 is now: a
+     * redirect elsewhere gets no token). */
     if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token && *token &&
-        strncmp(ctx->url, "https://", 8) == 0 && !ctx->tried_token) {
+        same_https_server(url ? url : ctx->url, ctx->url) &&
+        !ctx->tried_token) {
         ctx->tried_token = 1;
         return git_credential_userpass_plaintext_new(out, "x-access-token",
                                                      token);
