@@ -228,25 +228,25 @@ static size_t region_index(const struct dl_import_live *live, const char *reg)
     return live->n_regions;
 }
 
-static const struct dl_import_live *sort_live; /* for cmp_service */
+/* A live service with what it is sorted by. */
+struct listed {
+    json_t *svc;
+    const char *name; /* short name */
+    size_t region_ix; /* position of its region in --region order */
+    int written;      /* its file was rendered */
+    char region[256];
+};
 
 /* By region (in --region order), then name. */
-static int cmp_service(const void *a, const void *b)
+static int cmp_listed(const void *a, const void *b)
 {
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    char rx[256], ry[256];
-    size_t ix =
-        region_index(sort_live, name_region(rx, sizeof(rx), sget(x, "name")));
-    size_t iy =
-        region_index(sort_live, name_region(ry, sizeof(ry), sget(y, "name")));
+    const struct listed *x = a, *y = b;
     int c;
 
-    if (ix != iy)
-        return ix < iy ? -1 : 1;
-    c = strcmp(rx, ry);
-    return c ? c
-             : strcmp(dl_cloud_run_short_name(sget(x, "name")),
-                      dl_cloud_run_short_name(sget(y, "name")));
+    if (x->region_ix != y->region_ix)
+        return x->region_ix < y->region_ix ? -1 : 1;
+    c = strcmp(x->region, y->region);
+    return c ? c : strcmp(x->name, y->name);
 }
 
 /* env: the container's variables in its order; secrets as references. */
@@ -400,8 +400,9 @@ static void set_nonempty(json_t *o, const char *k, json_t *v)
         json_object_set_new(o, k, v);
 }
 
-static void render_service(struct render *r, const json_t *svc,
-                           const char *region)
+/* One CloudRunService file; 1 when written, 0 when left out. */
+static int render_service(struct render *r, const json_t *svc,
+                          const char *region)
 {
     const char *name = dl_cloud_run_short_name(sget(svc, "name"));
     const json_t *tmpl = json_object_get(svc, "template");
@@ -425,7 +426,7 @@ static void render_service(struct render *r, const json_t *svc,
              "left out: declare it by hand with a digest",
              name, region, image ? image : "", image ? why : "no container");
         json_decref(spec);
-        return;
+        return 0;
     }
     if (json_array_size(containers) > 1)
         warn(r,
@@ -491,33 +492,38 @@ static void render_service(struct render *r, const json_t *svc,
     r->res->n_services++;
     json_decref(doc);
     dl_buf_dispose(&c);
+    return 1;
 }
 
 static void render_services(struct render *r)
 {
     const json_t *all = r->live->services;
-    size_t n = json_array_size(all), i;
-    json_t **v = dl_calloc(n + 1, sizeof(*v));
-    char **seen = dl_calloc(n + 1, sizeof(*seen));
-    size_t n_seen = 0;
+    size_t n = 0, i, j;
+    struct listed *v = dl_calloc(json_array_size(all) + 1, sizeof(*v));
+    json_t *svc;
 
-    for (i = 0; i < n; i++)
-        v[i] = json_array_get(all, i);
-    sort_live = r->live;
-    qsort(v, n, sizeof(*v), cmp_service);
-    sort_live = NULL;
-    for (i = 0; i < n; i++) {
-        const char *full = sget(v[i], "name");
-        const char *name = dl_cloud_run_short_name(full);
-        char region[256];
-        size_t j;
+    json_array_foreach(all, i, svc)
+    {
+        const char *full = sget(svc, "name");
 
-        if (!full)
+        if (!full || !*name_region(v[n].region, sizeof(v[n].region), full)) {
+            warn(r, "a service named '%s' has no location; left out",
+                 full ? full : "");
             continue;
-        name_region(region, sizeof(region), full);
-        for (j = 0; j < n_seen && strcmp(seen[j], name) != 0; j++)
+        }
+        v[n].svc = svc;
+        v[n].name = dl_cloud_run_short_name(full);
+        v[n].region_ix = region_index(r->live, v[n].region);
+        n++;
+    }
+    qsort(v, n, sizeof(*v), cmp_listed);
+    for (i = 0; i < n; i++) {
+        const char *name = v[i].name, *region = v[i].region;
+
+        for (j = 0; j < i && !(v[j].written && strcmp(v[j].name, name) == 0);
+             j++)
             ;
-        if (j < n_seen) {
+        if (j < i) {
             warn(r,
                  "service '%s' in '%s': a service of that name was "
                  "imported from another region (one name per project); "
@@ -530,12 +536,8 @@ static void render_services(struct render *r)
                  region);
             continue;
         }
-        seen[n_seen++] = dl_strdup(name);
-        render_service(r, v[i], region);
+        v[i].written = render_service(r, v[i].svc, region);
     }
-    for (i = 0; i < n_seen; i++)
-        free(seen[i]);
-    free(seen);
     free(v);
 }
 

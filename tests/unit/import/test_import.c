@@ -106,10 +106,11 @@ static void test_golden(void **state)
     }
     want = slurp(FIXTURES "live.expected");
     assert_string_equal(got, want);
-    /* 3 services (legacy is not pinned; api in europe-west1 repeats a
-     * name); run.invoker, deployer and both objectViewer bindings whole;
+    /* 4 services (legacy in us-west2 is not pinned, so the one in
+     * europe-west1 is imported; api in europe-west1 repeats a name; one has
+     * no location); run.invoker, deployer and both objectViewer bindings whole;
      * viewer member by member (two members cannot be declared). */
-    assert_int_equal(res->n_services, 3);
+    assert_int_equal(res->n_services, 4);
     assert_int_equal(res->n_bindings, 4);
     assert_int_equal(res->n_members, 1);
     free(want);
@@ -195,7 +196,7 @@ static void test_validates(void **state)
     assert_int_equal(m->n_projects, 1);
     assert_string_equal(m->projects[0]->spec.project.region, "us-west2");
     assert_int_equal(m->projects[0]->spec.project.mode, DL_MODE_REPORT);
-    assert_int_equal(m->n_resources, 1 + 3 + 4 + 1);
+    assert_int_equal(m->n_resources, 1 + 4 + 4 + 1);
     api = dl_model_find(m, DL_KIND_CLOUD_RUN_SERVICE, "acme-data-platform",
                         "api");
     assert_non_null(api);
