@@ -357,7 +357,8 @@ static json_t *render_labels(struct render *r, const char *svc, json_t *labels)
 }
 
 /* traffic: "latest" when everything goes to the latest revision, else
- * the targets in the provider's canonical order. */
+ * the targets in the provider's canonical order; NULL when none can be
+ * declared. */
 static json_t *render_traffic(const json_t *svc)
 {
     json_t *canon = dl_cloud_run_traffic_live(json_object_get(svc, "traffic"));
@@ -371,6 +372,11 @@ static json_t *render_traffic(const json_t *svc)
             json_decref(canon);
             return json_string("latest");
         }
+    }
+    if (json_array_size(canon) == 0) {
+        /* No target that could be declared (malformed): not managed. */
+        json_decref(canon);
+        return NULL;
     }
     out = json_array();
     json_array_foreach(canon, i, t)
@@ -463,7 +469,8 @@ static int render_service(struct render *r, const json_t *svc,
     }
     set_nonempty(spec, "labels",
                  render_labels(r, name, json_object_get(svc, "labels")));
-    json_object_set_new(spec, "traffic", render_traffic(svc));
+    if ((sc = render_traffic(svc)) != NULL)
+        json_object_set_new(spec, "traffic", sc);
 
     (void)dl_buf_printf(&c, "Cloud Run service '%s' in %s, imported as live.",
                         name, region);

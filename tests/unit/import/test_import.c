@@ -171,20 +171,17 @@ static void write_tree(const char *dir, const struct dl_import_result *res)
     }
 }
 
-static void test_validates(void **state)
+/* Write res under a new temporary directory and load it as desired state
+ * (fails the test when it does not load). Free with unload_model. */
+static struct dl_model *load_model(const struct dl_import_result *res,
+                                   char dir[22])
 {
-    struct fixture f = {0};
-    struct dl_import_result *res = NULL;
     struct dl_model *m = NULL;
     struct dl_tree *t = NULL;
     struct dl_diags d;
     struct dl_err err;
-    char dir[] = "/tmp/dl-import-XXXXXX";
-    const struct dl_resource *api;
 
-    (void)state;
-    load(&f);
-    assert_int_equal(dl_import_render(&res, &f.live, &err), 0);
+    strcpy(dir, "/tmp/dl-import-XXXXXX");
     assert_non_null(mkdtemp(dir));
     write_tree(dir, res);
     dl_diags_init(&d);
@@ -193,6 +190,33 @@ static void test_validates(void **state)
         dl_diags_print_text(&d, stderr);
         fail_msg("the imported desired state does not load: %s", err.msg);
     }
+    dl_tree_free(t);
+    dl_diags_dispose(&d);
+    return m;
+}
+
+static void unload_model(struct dl_model *m, const char *dir)
+{
+    char *cmd = dl_asprintf("rm -rf '%s'", dir);
+
+    dl_model_free(m);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+static void test_validates(void **state)
+{
+    struct fixture f = {0};
+    struct dl_import_result *res = NULL;
+    struct dl_model *m;
+    struct dl_err err;
+    char dir[22];
+    const struct dl_resource *api;
+
+    (void)state;
+    load(&f);
+    assert_int_equal(dl_import_render(&res, &f.live, &err), 0);
+    m = load_model(res, dir);
     assert_int_equal(m->n_projects, 1);
     assert_string_equal(m->projects[0]->spec.project.region, "us-west2");
     assert_int_equal(m->projects[0]->spec.project.mode, DL_MODE_REPORT);
@@ -209,17 +233,52 @@ static void test_validates(void **state)
     assert_int_equal(api->spec.run.timeout_ns, 1800LL * 1000000000LL);
     assert_int_equal(api->spec.run.min_instances, 0);
     assert_int_equal(api->spec.run.max_instances, 10);
-    dl_model_free(m);
-    dl_tree_free(t);
-    dl_diags_dispose(&d);
+    unload_model(m, dir);
     dl_import_result_free(res);
     unload(&f);
-    {
-        char *cmd = dl_asprintf("rm -rf '%s'", dir);
+}
 
-        assert_int_equal(system(cmd), 0);
-        free(cmd);
-    }
+/* Malformed answers (wrong types everywhere) are left out, never a crash. */
+static void test_malformed(void **state)
+{
+    static const char *const regions[] = {"us-west2"};
+    struct dl_import_live live = {
+        .project = "acme-data-platform", .regions = regions, .n_regions = 1};
+    struct dl_import_result *res = NULL;
+    struct dl_model *m;
+    struct dl_err err;
+    char dir[22];
+
+    (void)state;
+    live.services = json_loads(
+        "[1, \"x\", {\"name\": 3},"
+        " {\"name\": \"projects/p/locations/us-west2/services/a\","
+        "  \"labels\": [], \"traffic\": {}, \"template\": {"
+        "   \"scaling\": \"x\", \"timeout\": 5, \"containers\": {}}},"
+        " {\"name\": \"projects/p/locations/us-west2/services/b\","
+        "  \"labels\": {\"k\": 1}, \"traffic\": [1, {\"percent\": \"x\"}],"
+        "  \"template\": {\"maxInstanceRequestConcurrency\": \"12x\","
+        "   \"containers\": [{\"image\": \"i:v1\", \"env\": [1, {},"
+        "    {\"name\": \"A\", \"valueSource\": 7},"
+        "    {\"name\": \"B\", \"value\": 2}], \"resources\": []}]}}]",
+        0, NULL);
+    live.policy = json_loads(
+        "{\"bindings\": [1, {\"role\": 2}, {\"role\": \"roles/x\","
+        " \"members\": [1, \"user:a@example.com\"], \"condition\": 5},"
+        " {\"role\": \"roles/y\", \"members\": \"nope\"}]}",
+        0, NULL);
+    assert_non_null(live.services);
+    assert_non_null(live.policy);
+    assert_int_equal(dl_import_render(&res, &live, &err), 0);
+    /* a: no container, so no image; b: written, and it validates. */
+    assert_int_equal(res->n_services, 1);
+    assert_true(res->n_warnings >= 2);
+    m = load_model(res, dir);
+    assert_non_null(
+        dl_model_find(m, DL_KIND_CLOUD_RUN_SERVICE, "acme-data-platform", "b"));
+    unload_model(m, dir);
+    dl_import_result_free(res);
+    dl_import_live_dispose(&live);
 }
 
 static void test_needs_region(void **state)
@@ -241,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_validates),
+        cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_needs_region),
     };
 
