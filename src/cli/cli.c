@@ -11,6 +11,7 @@
 #include "util/log.h"
 
 extern const struct dl_cmd dl_cmd_apply;
+extern const struct dl_cmd dl_cmd_import;
 extern const struct dl_cmd dl_cmd_plan;
 extern const struct dl_cmd dl_cmd_run;
 extern const struct dl_cmd dl_cmd_schema;
@@ -18,8 +19,8 @@ extern const struct dl_cmd dl_cmd_validate;
 extern const struct dl_cmd dl_cmd_version;
 
 const struct dl_cmd *const dl_cmds[] = {
-    &dl_cmd_apply,    &dl_cmd_plan,    &dl_cmd_run, &dl_cmd_schema,
-    &dl_cmd_validate, &dl_cmd_version, NULL,
+    &dl_cmd_apply,  &dl_cmd_import,   &dl_cmd_plan,    &dl_cmd_run,
+    &dl_cmd_schema, &dl_cmd_validate, &dl_cmd_version, NULL,
 };
 
 struct dl_cli_globals dl_cli_globals;

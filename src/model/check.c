@@ -144,6 +144,28 @@ const char *dl_check_role(const char *r)
     return want;
 }
 
+const char *dl_check_image(const char *img)
+{
+    const char *at = strstr(img, "@sha256:"), *slash, *colon;
+
+    if (at) {
+        size_t n = strspn(at + 8, "0123456789abcdef");
+
+        return n == 64 && at[8 + n] == '\0'
+                   ? NULL
+                   : "a digest is '@sha256:' and 64 hex digits";
+    }
+    slash = strrchr(img, '/');
+    colon = strrchr(slash ? slash : img, ':');
+    if (!colon || !colon[1])
+        return "it is not pinned: add a digest ('@sha256:...') or a version "
+               "tag";
+    if (strcmp(colon + 1, "latest") == 0)
+        return "it is not pinned: 'latest' moves; use a digest or a version "
+               "tag";
+    return NULL;
+}
+
 const char *dl_check_run_service_name(const char *s)
 {
     size_t n = strlen(s);

@@ -24,6 +24,9 @@ const char *dl_check_role(const char *role);
 const char *dl_check_email(const char *email);
 /* A DNS name: dot-separated labels of letters, digits and hyphens. */
 const char *dl_check_domain(const char *domain);
+/* A pinned container image: "...@sha256:<64 hex>" or a tag other than
+ * "latest". */
+const char *dl_check_image(const char *image);
 /* Cloud Run service name: RFC 1035 label, at most 49 characters. */
 const char *dl_check_run_service_name(const char *name);
 /* GCP project ID: 6-30 of [a-z0-9-], starts with a letter, no trailing

@@ -501,28 +501,6 @@ static const char *check_image_repo(const char *r)
     return NULL;
 }
 
-static const char *check_image(const char *img)
-{
-    const char *at = strstr(img, "@sha256:"), *slash, *colon;
-
-    if (at) {
-        size_t n = strspn(at + 8, "0123456789abcdef");
-
-        return n == 64 && at[8 + n] == '\0'
-                   ? NULL
-                   : "a digest is '@sha256:' and 64 hex digits";
-    }
-    slash = strrchr(img, '/');
-    colon = strrchr(slash ? slash : img, ':');
-    if (!colon || !colon[1])
-        return "it is not pinned: add a digest ('@sha256:...') or a version "
-               "tag";
-    if (strcmp(colon + 1, "latest") == 0)
-        return "it is not pinned: 'latest' moves; use a digest or a version "
-               "tag";
-    return NULL;
-}
-
 static const char *check_field_path(const char *p)
 {
     for (; *p; p++)
@@ -726,7 +704,7 @@ static const struct dl_field run_fields[] = {
      AT(struct dl_cloud_run_spec, region)},
     {.name = "image",
      .type = DL_FIELD_STRING,
-     .check = check_image,
+     .check = dl_check_image,
      .what = "image",
      .description = "A pinned image: '...@sha256:<64 hex>' or a tag other "
                     "than latest; set image or build",

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gcp/gcp.h"
 #include "model/model.h"
 #include "plan/plan.h"
 #include "util/err.h"
@@ -49,6 +50,21 @@ struct dl_cloud_run_state {
     struct dl_cloud_run_location **locs; /* each allocated once, stable */
     size_t nlocs;
 };
+
+/*
+ * The location (project, region) of st, queuing its observation on gcp
+ * when it is new: the paginated services list and, when revisions is
+ * non-zero, the revisions list (services/-/revisions). Results arrive when
+ * gcp's loop runs; a list that fails (or cannot be queued) sets the
+ * location's *_rc and *_err. NULL (nothing queued) when project or region
+ * is NULL. The location belongs to st.
+ */
+struct dl_cloud_run_location *
+dl_cloud_run_state_add(struct dl_cloud_run_state *st, struct dl_gcp_client *gcp,
+                       const char *project, const char *region, int revisions);
+
+/* Free st and every location (NULL-safe). */
+void dl_cloud_run_state_free(struct dl_cloud_run_state *st);
 
 /* The location (project, region) of st, or NULL. */
 struct dl_cloud_run_location *

@@ -36,22 +36,6 @@ dl_cloud_run_state_find(const struct dl_cloud_run_state *st,
     return NULL;
 }
 
-static void add_loc(struct dl_cloud_run_state *st, const char *project,
-                    const char *region)
-{
-    struct dl_cloud_run_location *l;
-
-    if (!project || !region || dl_cloud_run_state_find(st, project, region))
-        return;
-    l = dl_calloc(1, sizeof(*l));
-    l->project = dl_strdup(project);
-    l->region = dl_strdup(region);
-    l->services = json_object();
-    l->revisions = json_object();
-    st->locs = dl_reallocarray(st->locs, st->nlocs + 1, sizeof(*st->locs));
-    st->locs[st->nlocs++] = l;
-}
-
 /* ---- observe ------------------------------------------------------------ */
 
 /* A listed item without a name cannot be matched to a declared resource;
@@ -113,28 +97,63 @@ static void revisions_done(struct dl_gcp_client *c, int rc, json_t *result,
     }
 }
 
-static void submit_location(struct dl_pass *pass,
-                            struct dl_cloud_run_location *l)
+struct dl_cloud_run_location *
+dl_cloud_run_state_add(struct dl_cloud_run_state *st, struct dl_gcp_client *gcp,
+                       const char *project, const char *region, int revisions)
 {
-    char *p = dl_gcp_urlencode(l->project), *r = dl_gcp_urlencode(l->region);
-    char *svc = dl_asprintf("/v2/projects/%s/locations/%s/services"
-                            "?pageSize=" PAGE_SIZE,
-                            p, r);
-    char *rev = dl_asprintf("/v2/projects/%s/locations/%s/services/-/"
-                            "revisions?pageSize=" PAGE_SIZE,
-                            p, r);
+    struct dl_cloud_run_location *l;
+    char *p, *r, *svc, *rev;
 
+    if (!project || !region)
+        return NULL;
+    l = dl_cloud_run_state_find(st, project, region);
+    if (l)
+        return l;
+    l = dl_calloc(1, sizeof(*l));
+    l->project = dl_strdup(project);
+    l->region = dl_strdup(region);
+    l->services = json_object();
+    l->revisions = json_object();
+    st->locs = dl_reallocarray(st->locs, st->nlocs + 1, sizeof(*st->locs));
+    st->locs[st->nlocs++] = l;
+
+    p = dl_gcp_urlencode(l->project);
+    r = dl_gcp_urlencode(l->region);
+    svc = dl_asprintf("/v2/projects/%s/locations/%s/services"
+                      "?pageSize=" PAGE_SIZE,
+                      p, r);
     /* A request that cannot even be queued fails its location only. */
     l->services_rc =
-        dl_gcp_list_submit(pass->gcp, DL_GCP_RUN, svc, "services", on_service,
+        dl_gcp_list_submit(gcp, DL_GCP_RUN, svc, "services", on_service,
                            services_done, l, &l->services_err);
-    l->revisions_rc =
-        dl_gcp_list_submit(pass->gcp, DL_GCP_RUN, rev, "revisions", on_revision,
-                           revisions_done, l, &l->revisions_err);
+    if (revisions) {
+        rev = dl_asprintf("/v2/projects/%s/locations/%s/services/-/"
+                          "revisions?pageSize=" PAGE_SIZE,
+                          p, r);
+        l->revisions_rc =
+            dl_gcp_list_submit(gcp, DL_GCP_RUN, rev, "revisions", on_revision,
+                               revisions_done, l, &l->revisions_err);
+        free(rev);
+    }
     free(svc);
-    free(rev);
     free(p);
     free(r);
+    return l;
+}
+
+void dl_cloud_run_state_free(struct dl_cloud_run_state *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->nlocs; i++) {
+        free(st->locs[i]->project);
+        free(st->locs[i]->region);
+        json_decref(st->locs[i]->services);
+        json_decref(st->locs[i]->revisions);
+        free(st->locs[i]);
+    }
+    free(st->locs);
+    free(st);
 }
 
 static int observe(struct dl_pass *pass, struct dl_err *err)
@@ -148,7 +167,9 @@ static int observe(struct dl_pass *pass, struct dl_err *err)
         const struct dl_resource *r = m->resources[i];
 
         if (r->kind == KIND && dl_pass_selected(pass, r))
-            add_loc(st, dl_resource_project_id(r), r->spec.run.region);
+            (void)dl_cloud_run_state_add(st, pass->gcp,
+                                         dl_resource_project_id(r),
+                                         r->spec.run.region, 1);
     }
     /* Orphans may be where nothing is declared any more: also list each
      * Project's default region (not with --only, which names resources). */
@@ -157,28 +178,15 @@ static int observe(struct dl_pass *pass, struct dl_err *err)
 
         if (pass->opts.project && strcmp(pass->opts.project, p->name) != 0)
             continue;
-        add_loc(st, p->name, p->spec.project.region);
+        (void)dl_cloud_run_state_add(st, pass->gcp, p->name,
+                                     p->spec.project.region, 1);
     }
-    for (size_t i = 0; i < st->nlocs; i++)
-        submit_location(pass, st->locs[i]);
     return 0;
 }
 
 static void dispose(struct dl_pass *pass)
 {
-    struct dl_cloud_run_state *st = pass->state[KIND];
-
-    if (!st)
-        return;
-    for (size_t i = 0; i < st->nlocs; i++) {
-        free(st->locs[i]->project);
-        free(st->locs[i]->region);
-        json_decref(st->locs[i]->services);
-        json_decref(st->locs[i]->revisions);
-        free(st->locs[i]);
-    }
-    free(st->locs);
-    free(st);
+    dl_cloud_run_state_free(pass->state[KIND]);
     pass->state[KIND] = NULL;
 }
 

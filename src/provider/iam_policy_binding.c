@@ -38,7 +38,8 @@ static int observe(struct dl_pass *pass, struct dl_err *err)
         if (!store)
             store = dl_iam_store_get(pass);
         name = dl_asprintf("projects/%s", dl_resource_project_id(r));
-        (void)dl_iam_store_queue(store, pass, name, DL_GCP_RESOURCEMANAGER);
+        (void)dl_iam_store_queue(store, pass->gcp, name,
+                                 DL_GCP_RESOURCEMANAGER);
         free(name);
     }
     return 0;

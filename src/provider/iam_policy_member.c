@@ -38,7 +38,7 @@ static int observe(struct dl_pass *pass, struct dl_err *err)
         /* A bad resource is reported by diff. */
         if (dl_iam_resource_parse(&name, &api, dl_resource_project_id(r),
                                   r->spec.iam_member.resource, NULL) == 0)
-            (void)dl_iam_store_queue(store, pass, name, api);
+            (void)dl_iam_store_queue(store, pass->gcp, name, api);
         free(name);
     }
     return 0;

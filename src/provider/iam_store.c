@@ -47,7 +47,7 @@ static void got_policy(struct dl_gcp_client *c, int rc,
 }
 
 struct dl_iam_policy_obs *dl_iam_store_queue(struct dl_iam_store *s,
-                                             struct dl_pass *pass,
+                                             struct dl_gcp_client *gcp,
                                              const char *name,
                                              enum dl_gcp_api api)
 {
@@ -86,7 +86,7 @@ struct dl_iam_policy_obs *dl_iam_store_queue(struct dl_iam_store *s,
         req.retry = DL_GCP_RETRY_READ;
     }
     req.path = path;
-    if (dl_gcp_submit(pass->gcp, &req, &err) < 0) {
+    if (dl_gcp_submit(gcp, &req, &err) < 0) {
         o->done = 1;
         o->rc = err.code ? err.code : DL_ERROR;
         o->error =

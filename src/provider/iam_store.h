@@ -41,14 +41,14 @@ struct dl_iam_policy_obs *dl_iam_store_find(const struct dl_iam_store *s,
                                             const char *name);
 
 /*
- * The entry for name, queuing its getIamPolicy on pass->gcp when it is
+ * The entry for name, queuing its getIamPolicy on gcp when it is
  * new: POST /v1/{name}:getIamPolicy {"options":{"requestedPolicyVersion":3}}
  * for a project, GET /v2/{name}:getIamPolicy?options.requestedPolicyVersion=3
  * for a Cloud Run service (api says which). A request that cannot even be
  * queued leaves the entry done with its error. Never NULL.
  */
 struct dl_iam_policy_obs *dl_iam_store_queue(struct dl_iam_store *s,
-                                             struct dl_pass *pass,
+                                             struct dl_gcp_client *gcp,
                                              const char *name,
                                              enum dl_gcp_api api);
 
