@@ -102,7 +102,9 @@ void fk_requests_reset(void)
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     json_t *spec; /* as set, for GET */
-    long latency_ms, jitter_ms;
+    long latency_ms, jitter_ms, spike_ms;
+    double spike_rate;      /* share of requests delayed spike_ms more */
+    double retry_info_rate; /* share of 429s carrying RetryInfo */
     int ncodes;
     int code[MAX_FAULT_CODES];
     double rate[MAX_FAULT_CODES];
@@ -151,6 +153,7 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
     if (faults.has_regex)
         regfree(&faults.regex);
     memset(&faults, 0, sizeof faults);
+    faults.retry_info_rate = 1.0;
     faults.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
     json_object_foreach(f, key, v)
     {
@@ -166,7 +169,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             rc = rate_of(v, &faults.rate[faults.ncodes], key, msg, msgsize);
             sum += faults.rate[faults.ncodes++];
         } else if (!strcmp(key, "latencyMs") || !strcmp(key, "jitterMs") ||
-                   !strcmp(key, "retryInfoSeconds") || !strcmp(key, "seed")) {
+                   !strcmp(key, "retryInfoSeconds") || !strcmp(key, "seed") ||
+                   !strcmp(key, "spikeMs")) {
             if (!json_is_integer(v) || json_integer_value(v) < 0) {
                 snprintf(msg, msgsize, "fault \"%s\" must be an integer >= 0",
                          key);
@@ -177,6 +181,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
                 faults.jitter_ms = (long)json_integer_value(v);
             else if (!strcmp(key, "retryInfoSeconds"))
                 faults.retry_info_s = (long)json_integer_value(v);
+            else if (!strcmp(key, "spikeMs"))
+                faults.spike_ms = (long)json_integer_value(v);
             else
                 faults.rng = (uint64_t)json_integer_value(v);
         } else if (!strcmp(key, "resetRate")) {
@@ -184,6 +190,10 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             sum += faults.reset_rate;
         } else if (!strcmp(key, "truncateRate")) {
             rc = rate_of(v, &faults.truncate_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "spikeRate")) {
+            rc = rate_of(v, &faults.spike_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "retryInfoRate")) {
+            rc = rate_of(v, &faults.retry_info_rate, key, msg, msgsize);
         } else if (!strcmp(key, "etagRaceRate")) {
             rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
         } else if (!strcmp(key, "pathRegex")) {
@@ -252,6 +262,8 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     *delay_ms = faults.latency_ms;
     if (faults.jitter_ms > 0)
         *delay_ms += (long)(rng_next() * (double)(faults.jitter_ms + 1));
+    if (faults.spike_rate > 0 && rng_next() < faults.spike_rate)
+        *delay_ms += faults.spike_ms;
     r = rng_next();
     if (r < faults.reset_rate) {
         k = FAULT_RESET;
@@ -262,6 +274,10 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
         if (r < faults.rate[i]) {
             *status = faults.code[i];
             k = FAULT_STATUS;
+            /* Only some 429s say when to come back (retryInfoRate) */
+            if (*status == 429 && faults.retry_info_rate < 1.0 &&
+                rng_next() >= faults.retry_info_rate)
+                *retry_s = 0;
             goto done;
         }
         r -= faults.rate[i];
