@@ -15,6 +15,10 @@
 #include "util/time.h"
 
 #define TIME_MAX_LEN 40
+/* Transient failures (5xx, 429, resets) of a lease call: tries, and the
+   pause before try k+1 (k times this). */
+#define TRANSIENT_TRIES 5
+#define TRANSIENT_PAUSE_NS (250 * DL_NS_PER_MS)
 
 struct dl_lease {
     struct dl_gcp_client *gcp;
@@ -267,6 +271,7 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
     int64_t retry = opts && opts->retry_ns > 0 ? opts->retry_ns : DL_NS_PER_SEC;
     int64_t deadline = dl_time_mono_ns() + timeout;
     struct current cur;
+    int transient = 0;
     int rc;
 
     *out = NULL;
@@ -286,6 +291,12 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
         rc = try_acquire(l, &cur, err);
         if (rc == 0)
             break;
+        if (rc == DL_ETRANSIENT && transient < TRANSIENT_TRIES) {
+            /* Look again: a create whose answer was lost shows our own
+               holder, which try_acquire takes as ours. */
+            pause_ns(++transient * TRANSIENT_PAUSE_NS);
+            continue;
+        }
         if (rc < 0 && rc != DL_ECONFLICT)
             goto done;
         left = deadline - dl_time_mono_ns();
@@ -309,6 +320,30 @@ done:
     return rc;
 }
 
+/* 1 when the lease document (read again) still names l's holder: then
+ * l adopts its updateTime. Lease writes are retried on DL_ETRANSIENT; a
+ * write that landed but whose answer was lost makes the retry's
+ * precondition fail, which this tells from a takeover (a takeover writes
+ * another holder; holders are unique per process). */
+static int still_ours(struct dl_lease *l, struct dl_err *err)
+{
+    json_t *doc = NULL;
+    struct current cur;
+    int ours = 0;
+
+    memset(&cur, 0, sizeof(cur));
+    if (dl_firestore_get(l->gcp, l->name, &doc, err) == 0) {
+        read_current(&cur, doc);
+        if (strcmp(cur.holder, l->holder) == 0 && cur.update_time[0]) {
+            snprintf(l->update_time, sizeof(l->update_time), "%s",
+                     cur.update_time);
+            ours = 1;
+        }
+    }
+    json_decref(doc);
+    return ours;
+}
+
 int dl_lease_renew(struct dl_lease *l, struct dl_err *err)
 {
     return dl_lease_renew_with(l, NULL, err);
@@ -328,11 +363,26 @@ int dl_lease_renew_with(struct dl_lease *l, struct dl_gcp_client *c,
     l->expires_at = dl_time_now_ns() + l->ttl_ns;
     if (c)
         l->gcp = c;
-    rc = write_lease(l, &same, err);
+    for (int attempt = 1;; attempt++) {
+        rc = write_lease(l, &same, err);
+        if (rc == DL_ETRANSIENT && attempt < TRANSIENT_TRIES) {
+            pause_ns(attempt * TRANSIENT_PAUSE_NS);
+            continue;
+        }
+        /* A refused precondition after a lost answer may be our own
+           earlier attempt: still ours when the document names us. */
+        if (rc == DL_ECONFLICT && attempt < TRANSIENT_TRIES &&
+            still_ours(l, err)) {
+            same.update_time = l->update_time;
+            continue;
+        }
+        break;
+    }
     l->gcp = own;
+    if (rc < 0)
+        l->expires_at = old;
     if (rc == DL_ECONFLICT || rc == DL_ENOTFOUND) {
         l->held = 0;
-        l->expires_at = old;
         rc = dl_err_set(err, DL_ECONFLICT,
                         "lease of project '%s' was lost (taken over or "
                         "removed since %s)",
@@ -349,7 +399,14 @@ int dl_lease_release(struct dl_lease *l, struct dl_err *err)
     if (!l || !l->held)
         return 0;
     same = (struct dl_firestore_precondition){.update_time = l->update_time};
-    rc = dl_firestore_delete(l->gcp, l->name, &same, err);
+    for (int attempt = 1;; attempt++) {
+        /* A delete whose answer was lost is retried: the retry finds
+           the document gone (NOT_FOUND) or ours. */
+        rc = dl_firestore_delete(l->gcp, l->name, &same, err);
+        if (rc != DL_ETRANSIENT || attempt >= TRANSIENT_TRIES)
+            break;
+        pause_ns(attempt * TRANSIENT_PAUSE_NS);
+    }
     l->held = 0;
     if (rc == DL_ECONFLICT || rc == DL_ENOTFOUND)
         rc = 0; /* no longer ours: nothing to give up */

@@ -701,11 +701,21 @@ static void got_service(struct job *j, int rc, json_t *live,
         return;
     }
     if (live && want && (!have || strcmp(want, have))) {
-        fail(j,
-             "the service changed since the plan (etag %s, now %s): "
-             "plan again",
-             want, have ? have : "absent");
-        return;
+        /* A saved plan is applied only as reviewed, and an orphan is
+           deleted only as planned; a plan made by this apply is
+           re-evaluated against the service just read (an operation of an
+           interrupted apply that finished since, a foreign change): the
+           update is computed from it and guarded by its etag. */
+        if (dl_apply_saved_plan(j->ap) || act == DL_PLAN_ACTION_DELETE) {
+            fail(j,
+                 "the service changed since the plan (etag %s, now %s): "
+                 "plan again",
+                 want, have ? have : "absent");
+            return;
+        }
+        dl_info("apply: %s: the service changed since the plan (etag %s, "
+                "now %s): applying to the service as it is now",
+                j->r->address, want, have ? have : "absent");
     }
     j->live = json_incref(live);
     if (dl_apply_phase(j->ap) == DL_APPLY_PHASE_BUILD)
