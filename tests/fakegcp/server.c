@@ -110,6 +110,8 @@ static struct {
     double rate[MAX_FAULT_CODES];
     double reset_rate, truncate_rate, etag_race_rate;
     long retry_info_s;
+    char method[16]; /* only requests of this method; "" all */
+    long limit;      /* faults left to inject; -1 no limit */
     int has_regex;
     regex_t regex;
     uint64_t rng;
@@ -154,6 +156,7 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
         regfree(&faults.regex);
     memset(&faults, 0, sizeof faults);
     faults.retry_info_rate = 1.0;
+    faults.limit = -1;
     faults.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
     json_object_foreach(f, key, v)
     {
@@ -170,7 +173,7 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             sum += faults.rate[faults.ncodes++];
         } else if (!strcmp(key, "latencyMs") || !strcmp(key, "jitterMs") ||
                    !strcmp(key, "retryInfoSeconds") || !strcmp(key, "seed") ||
-                   !strcmp(key, "spikeMs")) {
+                   !strcmp(key, "spikeMs") || !strcmp(key, "limit")) {
             if (!json_is_integer(v) || json_integer_value(v) < 0) {
                 snprintf(msg, msgsize, "fault \"%s\" must be an integer >= 0",
                          key);
@@ -183,6 +186,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
                 faults.retry_info_s = (long)json_integer_value(v);
             else if (!strcmp(key, "spikeMs"))
                 faults.spike_ms = (long)json_integer_value(v);
+            else if (!strcmp(key, "limit"))
+                faults.limit = (long)json_integer_value(v);
             else
                 faults.rng = (uint64_t)json_integer_value(v);
         } else if (!strcmp(key, "resetRate")) {
@@ -196,6 +201,14 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             rc = rate_of(v, &faults.retry_info_rate, key, msg, msgsize);
         } else if (!strcmp(key, "etagRaceRate")) {
             rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "method")) {
+            if (!json_is_string(v) ||
+                json_string_length(v) >= sizeof(faults.method)) {
+                snprintf(msg, msgsize, "fault \"method\" must be a method");
+                rc = -1;
+            } else
+                snprintf(faults.method, sizeof(faults.method), "%s",
+                         json_string_value(v));
         } else if (!strcmp(key, "pathRegex")) {
             if (!json_is_string(v) ||
                 regcomp(&faults.regex, json_string_value(v),
@@ -230,9 +243,11 @@ int fk_fault_etag_race(const char *path)
 {
     int race = 0;
     pthread_mutex_lock(&fault_mu);
-    if (faults.etag_race_rate > 0 &&
+    if (faults.etag_race_rate > 0 && faults.limit != 0 &&
         (!faults.has_regex || regexec(&faults.regex, path, 0, NULL, 0) == 0))
         race = rng_next() < faults.etag_race_rate;
+    if (race && faults.limit > 0)
+        faults.limit--;
     pthread_mutex_unlock(&fault_mu);
     return race;
 }
@@ -248,8 +263,9 @@ json_t *fk_faults_json(void)
 enum fault_kind { FAULT_NONE, FAULT_RESET, FAULT_STATUS };
 
 /* Decide the fault for one request. *delay_ms gets the latency. */
-static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
-                                  int *truncate, long *retry_s)
+static enum fault_kind fault_pick(const char *method, const char *path,
+                                  int *status, long *delay_ms, int *truncate,
+                                  long *retry_s)
 {
     enum fault_kind k = FAULT_NONE;
     double r;
@@ -259,7 +275,11 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     *retry_s = faults.retry_info_s;
     if (faults.has_regex && regexec(&faults.regex, path, 0, NULL, 0) != 0)
         goto done;
+    if (faults.method[0] && strcmp(faults.method, method) != 0)
+        goto done;
     *delay_ms = faults.latency_ms;
+    if (faults.limit == 0)
+        goto done; /* latency only: the faults were all injected */
     if (faults.jitter_ms > 0)
         *delay_ms += (long)(rng_next() * (double)(faults.jitter_ms + 1));
     if (faults.spike_rate > 0 && rng_next() < faults.spike_rate)
@@ -285,6 +305,8 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     if (faults.truncate_rate > 0 && rng_next() < faults.truncate_rate)
         *truncate = 1;
 done:
+    if ((k != FAULT_NONE || *truncate) && faults.limit > 0)
+        faults.limit--;
     pthread_mutex_unlock(&fault_mu);
     return k;
 }
@@ -499,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         long delay, retry_s;
         int fstatus = 0;
         enum fault_kind fkind =
-            fault_pick(url, &fstatus, &delay, &truncate, &retry_s);
+            fault_pick(method, url, &fstatus, &delay, &truncate, &retry_s);
         if (delay > 0)
             sleep_ms(delay);
         if (fkind == FAULT_RESET) {

@@ -113,6 +113,14 @@ for _ in range(40):
     slow += time.monotonic() - t0 >= 0.04
 fk.check(8 <= slow <= 32, "spikeRate 0.5: %d of 40 slow" % slow)
 
+# 7b2. method and limit: exactly the next request of that method.
+put_faults({"503": 1.0, "method": "POST", "limit": 1})
+fk.check(c.request("GET", get_path)[0] == 200, "method: GET not faulted")
+st, _, _ = c.request("POST", "/v1/projects/%s:getIamPolicy" % fk.PROJECT, {})
+fk.check(st == 503, "method: the POST faulted: %s" % st)
+st, _, _ = c.request("POST", "/v1/projects/%s:getIamPolicy" % fk.PROJECT, {})
+fk.check(st == 200, "limit 1: the second POST is not: %s" % st)
+
 # 7c. retryInfoRate: only that share of the 429s say when to retry.
 put_faults({"429": 1.0, "retryInfoSeconds": 1, "retryInfoRate": 0.5,
             "seed": 5})

@@ -20,6 +20,9 @@ Cases:
                (getIamPolicy, setIamPolicy with the etag, retried on 409)
                during the apply: their final members are all there, ours
                applied
+  transient    exactly one build create or service PATCH fails (503, a
+               lost answer after it landed, an etag race): one apply
+               still converges, one build, one new revision
   crashes      SIGKILL apply at 10 points (IAM write, build wait, service
                patch, batch deletes, random times), rerun it: the end state
                equals an uninterrupted run's, one build per commit and
@@ -402,6 +405,57 @@ def case_faults(sc, proxy, seed):
                                                                 applies))
 
 
+# ---- transient failures of single writes -------------------------------
+
+def revisions_of(state, svc):
+    return sorted(r["name"] for r in state["run"].get("revisions", [])
+                  if "/services/%s/" % svc in r["name"])
+
+
+def case_transient(sc, proxy, seed):
+    """Deterministic: exactly one write of each kind fails (fakegcp's
+    method + limit), some after they landed; one apply still converges,
+    with one build and one new revision."""
+    del seed
+    phase2 = "nba-phase2-raw-processors"
+    sc.reseed()
+    rc, out, err, secs = run(apply_cmd(sc), proxy)
+    check(rc == 0, "reference apply: exit %d" % rc)
+    ref_state = admin("GET", "state")
+    ref, _ = end_state(ref_state)
+    ref_revs = len(revisions_of(ref_state, phase2))
+    cases = [
+        ("the build create's answer is lost (the build exists)",
+         {"truncateRate": 1.0, "method": "POST", "pathRegex": "/builds$",
+          "limit": 1}, "looking for the build again"),
+        # (A 503 on either, nothing written, is the simpler case of
+        # these; the faults case meets it at random.)
+        ("the PATCH's answer is lost (the update landed)",
+         {"truncateRate": 1.0, "method": "PATCH", "limit": 1},
+         "reading the service again"),
+        ("the PATCH loses an etag race (409)",
+         {"etagRaceRate": 1.0, "pathRegex": "/services/", "limit": 1},
+         "reading the service again"),
+    ]
+    for what, faults, note in cases:
+        sc.reseed()
+        admin("PUT", "faults", faults)
+        rc, out, err, secs = run(apply_cmd(sc), proxy)
+        admin("PUT", "faults", {})
+        ok = check(rc == 0, "%s: one apply: exit %d" % (what, rc))
+        ok &= check(note in err, "%s: the log does not say %r" % (what, note))
+        state = admin("GET", "state")
+        got, _ = end_state(state)
+        d = diff(ref, got)
+        ok &= check(not d, "%s: end state differs: %s" % (what, "; ".join(d)))
+        n = len(revisions_of(state, phase2))
+        ok &= check(n == ref_revs, "%s: %d revisions of %s, an uninterrupted "
+                    "run makes %d" % (what, n, phase2, ref_revs))
+        if not ok:
+            show("apply (%s)" % what, rc, out, err, secs)
+        log("%s: %s" % ("ok  " if ok else "FAIL", what))
+
+
 # ---- concurrency -------------------------------------------------------
 
 class Writer(threading.Thread):
@@ -633,7 +687,7 @@ def case_crashes(sc, proxy, seed):
 
 
 CASES = {"faults": case_faults, "concurrency": case_concurrency,
-         "crashes": case_crashes}
+         "crashes": case_crashes, "transient": case_transient}
 
 
 def main():
