@@ -255,11 +255,13 @@ static void test_concurrent_acquirers(void **state)
 {
     enum { N = 5 };
     pid_t pids[N];
-    int go[2], wins = 0, refused = 0;
+    int go[2], res[2], hold[2], wins = 0, refused = 0;
     char holder[256];
 
     (void)state;
     assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(res), 0);
+    assert_int_equal(pipe(hold), 0);
     fflush(NULL);
     for (int i = 0; i < N; i++) {
         pids[i] = fork();
@@ -272,6 +274,8 @@ static void test_concurrent_acquirers(void **state)
             int rc;
 
             close(go[1]);
+            close(res[0]);
+            close(hold[1]);
             cl = new_client();
             /* Start together: when the parent closes the pipe. */
             if (read(go[0], &b, 1) < 0)
@@ -279,23 +283,39 @@ static void test_concurrent_acquirers(void **state)
             rc = dl_lease_acquire(&l, cl, project, NULL, &err);
             if (rc != 0 && rc != DL_ECONFLICT)
                 fprintf(stderr, "child %d: %s\n", i, err.msg);
-            dl_lease_free(l); /* keep it held: the others must lose */
+            b = (char)(rc == 0 ? 0 : rc == DL_ECONFLICT ? 3 : 4);
+            if (write(res[1], &b, 1) != 1)
+                _exit(5);
+            /* Stay alive (a dead holder's lease is taken over) until
+               every child has tried: the others must lose. */
+            if (read(hold[0], &b, 1) < 0)
+                _exit(5);
+            dl_lease_free(l);
             dl_gcp_client_free(cl);
-            _exit(rc == 0 ? 0 : rc == DL_ECONFLICT ? 3 : 4);
+            _exit(0);
         }
     }
     close(go[0]);
+    close(res[1]);
+    close(hold[0]);
     usleep(300000); /* every child is waiting on the pipe */
     close(go[1]);
+    for (int i = 0; i < N; i++) {
+        char b = 9;
+
+        assert_int_equal(read(res[0], &b, 1), 1);
+        if (b == 0)
+            wins++;
+        else if (b == 3)
+            refused++;
+    }
+    close(hold[1]);
+    close(res[0]);
     for (int i = 0; i < N; i++) {
         int st = 0;
 
         assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
-        assert_true(WIFEXITED(st));
-        if (WEXITSTATUS(st) == 0)
-            wins++;
-        else if (WEXITSTATUS(st) == 3)
-            refused++;
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     assert_int_equal(wins, 1);
     assert_int_equal(refused, N - 1);

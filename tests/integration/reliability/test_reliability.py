@@ -536,9 +536,9 @@ def case_concurrency(sc, proxy, seed):
         check(rc == 0, "apply with foreign writers: exit %d" % rc)
         sets = {c["status"]: c["count"] for c in admin("GET", "requests")[
             "counts"] if c["route"].endswith(":setIamPolicy")}
-        log("setIamPolicy answers %s; driftless's own: %d lost a race "
-            "(409) and were redone" % (sets, sets.get(409, 0) - sum(
-                w.conflicts for w in writers)))
+        log("setIamPolicy answers %s; driftless's own lost %d race(s) "
+            "(409) and redid the read-modify-write" % (
+                sets, err.count("concurrent policy change (409)")))
         after = iam_members(admin("GET", "state"))
         log("writers: %d writes, %d conflicts (409), %d other errors" % (
             sum(w.writes for w in writers), sum(w.conflicts for w in writers),
