@@ -357,12 +357,18 @@ def planned_iam_additions(sc, proxy):
     return adds
 
 
-def case_faults(sc, proxy, seed):
-    rounds = max(1, SOAK)
-    for k in range(rounds):
-        s = seed + k
-        log("== faults round %d/%d, seed %d" % (k + 1, rounds, s))
+def rounds(name, sc, seed):
+    """(round index, its seed) for each of max(1, DL_SOAK_ITERATIONS)
+    rounds, the scenario re-seeded before each."""
+    n = max(1, SOAK)
+    for k in range(n):
+        log("== %s round %d/%d, seed %d" % (name, k + 1, n, seed + k))
         sc.reseed()
+        yield k, seed + k
+
+
+def case_faults(sc, proxy, seed):
+    for k, s in rounds("faults", sc, seed):
         adds = planned_iam_additions(sc, proxy)
         check(WRITER_SA in adds, "the plan adds %s: %s" % (WRITER_SA, adds))
         before = iam_members(admin("GET", "state"))
@@ -515,11 +521,7 @@ class Writer(threading.Thread):
 
 
 def case_concurrency(sc, proxy, seed):
-    rounds = max(1, SOAK)
-    for k in range(rounds):
-        s = seed + k
-        log("== concurrency round %d/%d, seed %d" % (k + 1, rounds, s))
-        sc.reseed()
+    for _, s in rounds("concurrency", sc, seed):
         before = iam_members(admin("GET", "state"))
         stop = threading.Event()
         writers = [Writer(i, random.Random(s * 100 + i), stop)
