@@ -619,6 +619,10 @@ static void reread(struct job *j, int rc, json_t *live,
         fail(j, "reading the service again: %s", err->msg);
         return;
     }
+    if (rc == DL_ENOTFOUND && j->r->action != DL_PLAN_ACTION_CREATE) {
+        fail(j, "the service no longer exists: plan again");
+        return;
+    }
     json_decref(j->live);
     j->live = rc == 0 ? json_incref(live) : NULL;
     start_service(j);
