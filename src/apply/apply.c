@@ -421,6 +421,20 @@ done:
     free(rs);
 }
 
+/* A renewal that failed: fatal (stop applying) when the lease was lost,
+ * or when it may expire before the next renewal; a transient failure with
+ * time left is tried again at the next renewal. */
+static int renew_failed(struct dl_lease *l, int rc, const struct dl_err *err)
+{
+    if (rc == DL_ECONFLICT ||
+        dl_lease_expires_at(l) - dl_time_now_ns() < dl_lease_ttl(l) / 3 + 1)
+        return 1;
+    dl_warn("apply: renewing the lease of project '%s' failed, trying again "
+            "later: %s",
+            dl_lease_project(l), err->msg);
+    return 0;
+}
+
 static void *renew_main(void *arg)
 {
     struct renewer *rw = arg;
@@ -442,7 +456,9 @@ static void *renew_main(void *arg)
         for (size_t i = 0; i < rw->n; i++) {
             struct dl_err err;
 
-            if (dl_lease_renew_with(rw->leases[i], rw->client, &err) < 0) {
+            int rc = dl_lease_renew_with(rw->leases[i], rw->client, &err);
+
+            if (rc < 0 && renew_failed(rw->leases[i], rc, &err)) {
                 snprintf(rw->msg, sizeof(rw->msg), "%s", err.msg);
                 atomic_store(&rw->lost, 1);
                 pthread_mutex_lock(&rw->mu);
@@ -637,7 +653,9 @@ int dl_apply_run(struct dl_apply_report *report, struct dl_plan *plan,
             break;
         ap.phase = (enum dl_apply_phase)ph;
         for (size_t k = 0; k < nleases && !ap.renewer; k++) {
-            if (ph > 0 && dl_lease_renew(leases[k], &lerr) < 0) {
+            int lrc = ph > 0 ? dl_lease_renew(leases[k], &lerr) : 0;
+
+            if (lrc < 0 && renew_failed(leases[k], lrc, &lerr)) {
                 report->error = dl_strdup(lerr.msg);
                 goto finish;
             }

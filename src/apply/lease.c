@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,14 @@
 
 #include "gcp/firestore.h"
 #include "util/alloc.h"
+#include "util/log.h"
 #include "util/time.h"
 
 #define TIME_MAX_LEN 40
+/* Transient failures (5xx, 429, resets) of a lease call: tries, and the
+   pause before try k+1 (k times this). */
+#define TRANSIENT_TRIES 5
+#define TRANSIENT_PAUSE_NS (250 * DL_NS_PER_MS)
 
 struct dl_lease {
     struct dl_gcp_client *gcp;
@@ -24,6 +30,7 @@ struct dl_lease {
     int64_t expires_at;
     char update_time[TIME_MAX_LEN]; /* of our last write */
     int held;
+    int own_process; /* holder names this process: write the scope */
 };
 
 static char default_holder[256];
@@ -53,6 +60,31 @@ const char *dl_lease_default_holder(void)
         default_holder_pid = getpid();
     }
     return default_holder;
+}
+
+const char *dl_lease_process_scope(void)
+{
+    static char scope[128];
+    static int done;
+
+    if (!done) {
+        char boot[64] = "", ns[64] = "";
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+        ssize_t n;
+
+        if (f) {
+            if (!fgets(boot, sizeof(boot), f))
+                boot[0] = '\0';
+            boot[strcspn(boot, "\n")] = '\0';
+            fclose(f);
+        }
+        n = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+        ns[n > 0 ? n : 0] = '\0';
+        if (boot[0] && ns[0])
+            snprintf(scope, sizeof(scope), "%s/%s", boot, ns);
+        done = 1;
+    }
+    return scope[0] ? scope : NULL;
 }
 
 const char *dl_lease_holder(const struct dl_lease *l)
@@ -100,9 +132,15 @@ static json_t *timestamp(int64_t t)
 
 static json_t *lease_fields(const struct dl_lease *l)
 {
-    return json_pack("{s:{s:s}, s:o, s:o}", "holder", "stringValue", l->holder,
-                     "expiresAt", timestamp(l->expires_at), "acquiredAt",
-                     timestamp(l->acquired_at));
+    json_t *f = json_pack("{s:{s:s}, s:o, s:o}", "holder", "stringValue",
+                          l->holder, "expiresAt", timestamp(l->expires_at),
+                          "acquiredAt", timestamp(l->acquired_at));
+    const char *scope = dl_lease_process_scope();
+
+    if (l->own_process && scope)
+        json_object_set_new(f, "processScope",
+                            json_pack("{s:s}", "stringValue", scope));
+    return f;
 }
 
 /* Write the lease document under pre; on success remember its
@@ -124,6 +162,7 @@ static int write_lease(struct dl_lease *l,
 /* The current document's holder, expiry and updateTime. */
 struct current {
     char holder[256];
+    char scope[128]; /* processScope, "" when absent */
     char expires[TIME_MAX_LEN];
     char update_time[TIME_MAX_LEN];
     int64_t expires_at;
@@ -137,15 +176,37 @@ static void read_current(struct current *cur, json_t *doc)
     const char *e = json_string_value(
         json_object_get(json_object_get(f, "expiresAt"), "timestampValue"));
     const char *u = json_string_value(json_object_get(doc, "updateTime"));
+    const char *sc = json_string_value(
+        json_object_get(json_object_get(f, "processScope"), "stringValue"));
     struct dl_err ignored;
 
     snprintf(cur->holder, sizeof(cur->holder), "%s", h ? h : "");
+    snprintf(cur->scope, sizeof(cur->scope), "%s", sc ? sc : "");
     snprintf(cur->expires, sizeof(cur->expires), "%s", e ? e : "");
     snprintf(cur->update_time, sizeof(cur->update_time), "%s", u ? u : "");
     /* A lease without a readable expiry counts as expired: it cannot
        have been written by driftless. */
     if (!e || dl_time_parse_rfc3339(&cur->expires_at, e, &ignored) < 0)
         cur->expires_at = 0;
+}
+
+/* 1 when cur's holder is a process of this machine and PID namespace
+ * (its processScope is ours) that no longer exists: a killed applier
+ * (SIGKILL, OOM) whose lease would otherwise block its rerun until expiry.
+ * A reused PID only delays the takeover to the expiry. */
+static int holder_gone(const struct current *cur)
+{
+    const char *scope = dl_lease_process_scope();
+    const char *p = strchr(cur->holder, ':');
+    char *end = NULL;
+    long pid;
+
+    if (!scope || !cur->scope[0] || strcmp(scope, cur->scope) != 0 || !p)
+        return 0;
+    pid = strtol(p + 1, &end, 10);
+    if (end == p + 1 || *end != ':' || pid <= 0 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 static void pause_ns(int64_t ns)
@@ -180,8 +241,13 @@ static int try_acquire(struct dl_lease *l, struct current *cur,
         goto done;
     read_current(cur, doc);
     if (cur->expires_at > now && strcmp(cur->holder, l->holder) != 0) {
-        rc = DL_ECONFLICT;
-        goto done;
+        if (!holder_gone(cur)) {
+            rc = DL_ECONFLICT;
+            goto done;
+        }
+        dl_info("lease: taking over driftless_leases/%s from '%s': that "
+                "process is gone (its lease ran until %s)",
+                l->project, cur->holder, cur->expires);
     }
     {
         struct dl_firestore_precondition same = {.update_time =
@@ -205,6 +271,7 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
     int64_t retry = opts && opts->retry_ns > 0 ? opts->retry_ns : DL_NS_PER_SEC;
     int64_t deadline = dl_time_mono_ns() + timeout;
     struct current cur;
+    int transient = 0;
     int rc;
 
     *out = NULL;
@@ -214,6 +281,7 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
                           project, DL_LEASE_COLLECTION, project);
     l->holder = dl_strdup(opts && opts->holder ? opts->holder
                                                : dl_lease_default_holder());
+    l->own_process = strcmp(l->holder, dl_lease_default_holder()) == 0;
     l->ttl_ns =
         opts && opts->ttl_ns > 0 ? opts->ttl_ns : DL_LEASE_DEFAULT_TTL_NS;
     for (;;) {
@@ -223,6 +291,12 @@ int dl_lease_acquire(struct dl_lease **out, struct dl_gcp_client *c,
         rc = try_acquire(l, &cur, err);
         if (rc == 0)
             break;
+        if (rc == DL_ETRANSIENT && transient < TRANSIENT_TRIES) {
+            /* Look again: a create whose answer was lost shows our own
+               holder, which try_acquire takes as ours. */
+            pause_ns(++transient * TRANSIENT_PAUSE_NS);
+            continue;
+        }
         if (rc < 0 && rc != DL_ECONFLICT)
             goto done;
         left = deadline - dl_time_mono_ns();
@@ -246,6 +320,30 @@ done:
     return rc;
 }
 
+/* 1 when the lease document (read again) still names l's holder: then
+ * l adopts its updateTime. Lease writes are retried on DL_ETRANSIENT; a
+ * write that landed but whose answer was lost makes the retry's
+ * precondition fail, which this tells from a takeover (a takeover writes
+ * another holder; holders are unique per process). */
+static int still_ours(struct dl_lease *l, struct dl_err *err)
+{
+    json_t *doc = NULL;
+    struct current cur;
+    int ours = 0;
+
+    memset(&cur, 0, sizeof(cur));
+    if (dl_firestore_get(l->gcp, l->name, &doc, err) == 0) {
+        read_current(&cur, doc);
+        if (strcmp(cur.holder, l->holder) == 0 && cur.update_time[0]) {
+            snprintf(l->update_time, sizeof(l->update_time), "%s",
+                     cur.update_time);
+            ours = 1;
+        }
+    }
+    json_decref(doc);
+    return ours;
+}
+
 int dl_lease_renew(struct dl_lease *l, struct dl_err *err)
 {
     return dl_lease_renew_with(l, NULL, err);
@@ -265,11 +363,26 @@ int dl_lease_renew_with(struct dl_lease *l, struct dl_gcp_client *c,
     l->expires_at = dl_time_now_ns() + l->ttl_ns;
     if (c)
         l->gcp = c;
-    rc = write_lease(l, &same, err);
+    for (int attempt = 1;; attempt++) {
+        rc = write_lease(l, &same, err);
+        if (rc == DL_ETRANSIENT && attempt < TRANSIENT_TRIES) {
+            pause_ns(attempt * TRANSIENT_PAUSE_NS);
+            continue;
+        }
+        /* A refused precondition after a lost answer may be our own
+           earlier attempt: still ours when the document names us. */
+        if (rc == DL_ECONFLICT && attempt < TRANSIENT_TRIES &&
+            still_ours(l, err)) {
+            same.update_time = l->update_time;
+            continue;
+        }
+        break;
+    }
     l->gcp = own;
+    if (rc < 0)
+        l->expires_at = old;
     if (rc == DL_ECONFLICT || rc == DL_ENOTFOUND) {
         l->held = 0;
-        l->expires_at = old;
         rc = dl_err_set(err, DL_ECONFLICT,
                         "lease of project '%s' was lost (taken over or "
                         "removed since %s)",
@@ -286,7 +399,14 @@ int dl_lease_release(struct dl_lease *l, struct dl_err *err)
     if (!l || !l->held)
         return 0;
     same = (struct dl_firestore_precondition){.update_time = l->update_time};
-    rc = dl_firestore_delete(l->gcp, l->name, &same, err);
+    for (int attempt = 1;; attempt++) {
+        /* A delete whose answer was lost is retried: the retry finds
+           the document gone (NOT_FOUND) or ours. */
+        rc = dl_firestore_delete(l->gcp, l->name, &same, err);
+        if (rc != DL_ETRANSIENT || attempt >= TRANSIENT_TRIES)
+            break;
+        pause_ns(attempt * TRANSIENT_PAUSE_NS);
+    }
     l->held = 0;
     if (rc == DL_ECONFLICT || rc == DL_ENOTFOUND)
         rc = 0; /* no longer ours: nothing to give up */

@@ -7,7 +7,8 @@
  * expiresAt and acquiredAt (timestamps). Every write carries a
  * precondition, so two appliers can never both believe they hold it:
  *   acquire  create with exists:false; or, when the document exists and
- *            is expired (or already ours), replace it with updateTime ==
+ *            is expired (or already ours, or its holder process is gone:
+ *            see dl_lease_process_scope), replace it with updateTime ==
  *            the updateTime just read;
  *   renew    replace with updateTime == the one we last wrote;
  *   release  delete with updateTime == the one we last wrote.
@@ -80,6 +81,14 @@ int64_t dl_lease_expires_at(const struct dl_lease *l);
 int dl_lease_held(const struct dl_lease *l);
 /* Its time to live (ns). */
 int64_t dl_lease_ttl(const struct dl_lease *l);
+
+/* Where this process's PIDs mean something: "<boot_id>/pid:[inode]" (the
+ * kernel's boot id and this PID namespace), or NULL when /proc does not
+ * say. A lease taken with the default holder also stores it as
+ * processScope; an unexpired lease whose processScope is ours and whose
+ * holder's PID no longer exists is taken over at once (its applier was
+ * killed). Static storage; not thread-safe on its first call. */
+const char *dl_lease_process_scope(void);
 
 /* This process's default holder identity ("hostname:pid:random"), made
    once per process (again after a fork). */

@@ -29,6 +29,11 @@
 #define FIRST_POLL_NS 500000000LL
 #define MAX_POLL_NS (10LL * NS_PER_S)
 #define OP_TIMEOUT_NS (20LL * 60 * NS_PER_S)
+/* A build create or service write that failed transiently (or, without a
+   saved plan, lost an etag race) is looked up / read again and redone at
+   most this often, REDO_PAUSE_NS x the attempt apart. */
+#define MAX_REDO 3
+#define REDO_PAUSE_NS 250000000LL
 
 /* ---- state kept from the build phase to the service phase --------------- */
 
@@ -206,6 +211,7 @@ struct job {
     int64_t deadline; /* of the build poll */
     int64_t delay;    /* next poll delay */
     char *failure;    /* an operation's error, kept for the final read */
+    int redo;         /* redone writes (MAX_REDO) */
 };
 
 typedef void (*step_fn)(struct job *j, int rc, json_t *json,
@@ -339,6 +345,7 @@ static const char *project_of(const struct job *j)
 /* ---- build phase ---- */
 
 static void poll_build(struct job *j);
+static void find_builds(struct job *j, int64_t delay);
 
 static void got_build(struct job *j, int rc, json_t *b,
                       const struct dl_err *err)
@@ -409,6 +416,18 @@ static void created_build(struct job *j, int rc, json_t *op,
     const char *id;
 
     if (rc < 0) {
+        /* The create may have gone through with its answer lost: look
+           for the build again (found: awaited; else created again), so
+           a transient failure neither fails the service nor builds
+           twice. */
+        if (rc == DL_ETRANSIENT && j->redo < MAX_REDO &&
+            !dl_apply_cancelled(j->ap)) {
+            j->redo++;
+            dl_info("apply: %s: build: %s; looking for the build again",
+                    j->r->address, err->msg);
+            find_builds(j, j->redo * REDO_PAUSE_NS);
+            return;
+        }
         fail(j, "build: %s", err->msg);
         return;
     }
@@ -458,7 +477,7 @@ static void got_builds(struct job *j, int rc, json_t *list,
     free(pid);
 }
 
-static void find_builds(struct job *j)
+static void find_builds(struct job *j, int64_t delay)
 {
     char *filter = dl_cloud_run_build_filter(j->d->name, j->commit,
                                              j->d->spec.run.build.dockerfile);
@@ -466,7 +485,7 @@ static void find_builds(struct job *j)
     char *path =
         dl_asprintf("/v1/projects/%s/builds?pageSize=50&filter=%s", pid, q);
 
-    hop(j, DL_GCP_CLOUDBUILD, "GET", path, NULL, 0, got_builds);
+    hop(j, DL_GCP_CLOUDBUILD, "GET", path, NULL, delay, got_builds);
     free(path);
     free(q);
     free(pid);
@@ -488,7 +507,7 @@ static void got_revision(struct job *j, int rc, json_t *rev,
         job_free(j); /* built already: the service phase keeps the image */
         return;
     }
-    find_builds(j);
+    find_builds(j, 0);
 }
 
 static void start_build(struct job *j)
@@ -513,7 +532,7 @@ static void start_build(struct job *j)
     }
     rev = j->live ? dl_cloud_run_serving_revision(j->live) : NULL;
     if (!rev || !*rev) {
-        find_builds(j);
+        find_builds(j, 0);
         return;
     }
     if (strchr(rev, '/'))
@@ -590,10 +609,49 @@ static void op_finished(struct job *j, int rc, json_t *res,
     hop(j, DL_GCP_RUN, "GET", j->path, NULL, 0, confirmed);
 }
 
+static void start_service(struct job *j);
+
+/* The service read again after a write that may or may not have landed. */
+static void reread(struct job *j, int rc, json_t *live,
+                   const struct dl_err *err)
+{
+    if (rc < 0 && rc != DL_ENOTFOUND) {
+        fail(j, "reading the service again: %s", err->msg);
+        return;
+    }
+    if (rc == DL_ENOTFOUND && j->r->action != DL_PLAN_ACTION_CREATE) {
+        fail(j, "the service no longer exists: plan again");
+        return;
+    }
+    json_decref(j->live);
+    j->live = rc == 0 ? json_incref(live) : NULL;
+    start_service(j);
+}
+
 static void mutated(struct job *j, int rc, json_t *op, const struct dl_err *err)
 {
+    const char *what = j->live ? "update" : "create";
+
+    /* A write that failed transiently may have landed (its answer lost);
+       one that met a new etag (409 ABORTED) or an existing service (409
+       ALREADY_EXISTS) raced with someone, perhaps our own earlier
+       attempt. Without a saved plan both are redone from the service read
+       again (the PATCH carries the new etag; its body is computed from
+       the service as it is, so a landed write is not doubled: the same
+       template makes no new revision). A saved plan's service that moved
+       is not redone: that plan is no longer what was reviewed. */
+    if (rc < 0 && j->redo < MAX_REDO && !dl_apply_cancelled(j->ap) &&
+        (rc == DL_ETRANSIENT ||
+         (rc == DL_ECONFLICT && !dl_apply_saved_plan(j->ap)))) {
+        j->redo++;
+        dl_info("apply: %s: %s: %s; reading the service again", j->r->address,
+                what, err->msg);
+        hop(j, DL_GCP_RUN, "GET", j->path, NULL, j->redo * REDO_PAUSE_NS,
+            reread);
+        return;
+    }
     if (rc < 0) {
-        fail(j, "%s: %s", j->live ? "update" : "create", err->msg);
+        fail(j, "%s: %s", what, err->msg);
         return;
     }
     wait_op(j, op, op_finished);
@@ -701,11 +759,21 @@ static void got_service(struct job *j, int rc, json_t *live,
         return;
     }
     if (live && want && (!have || strcmp(want, have))) {
-        fail(j,
-             "the service changed since the plan (etag %s, now %s): "
-             "plan again",
-             want, have ? have : "absent");
-        return;
+        /* A saved plan is applied only as reviewed, and an orphan is
+           deleted only as planned; a plan made by this apply is
+           re-evaluated against the service just read (an operation of an
+           interrupted apply that finished since, a foreign change): the
+           update is computed from it and guarded by its etag. */
+        if (dl_apply_saved_plan(j->ap) || act == DL_PLAN_ACTION_DELETE) {
+            fail(j,
+                 "the service changed since the plan (etag %s, now %s): "
+                 "plan again",
+                 want, have ? have : "absent");
+            return;
+        }
+        dl_info("apply: %s: the service changed since the plan (etag %s, "
+                "now %s): applying to the service as it is now",
+                j->r->address, want, have ? have : "absent");
     }
     j->live = json_incref(live);
     if (dl_apply_phase(j->ap) == DL_APPLY_PHASE_BUILD)

@@ -102,7 +102,9 @@ void fk_requests_reset(void)
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     json_t *spec; /* as set, for GET */
-    long latency_ms, jitter_ms;
+    long latency_ms, jitter_ms, spike_ms;
+    double spike_rate;      /* share of requests delayed spike_ms more */
+    double retry_info_rate; /* share of 429s carrying RetryInfo */
     int ncodes;
     int code[MAX_FAULT_CODES];
     double rate[MAX_FAULT_CODES];
@@ -110,6 +112,8 @@ static struct {
     long retry_info_s;
     char *body; /* "body"/"bodyHex": answer matching requests with it */
     size_t body_len;
+    char method[16]; /* only requests of this method; "" all */
+    long limit;      /* faults left to inject; -1 no limit */
     int has_regex;
     regex_t regex;
     uint64_t rng;
@@ -186,6 +190,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
         regfree(&faults.regex);
     free(faults.body);
     memset(&faults, 0, sizeof faults);
+    faults.retry_info_rate = 1.0;
+    faults.limit = -1;
     faults.rng = (uint64_t)time(NULL) ^ (uint64_t)getpid();
     json_object_foreach(f, key, v)
     {
@@ -201,7 +207,8 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             rc = rate_of(v, &faults.rate[faults.ncodes], key, msg, msgsize);
             sum += faults.rate[faults.ncodes++];
         } else if (!strcmp(key, "latencyMs") || !strcmp(key, "jitterMs") ||
-                   !strcmp(key, "retryInfoSeconds") || !strcmp(key, "seed")) {
+                   !strcmp(key, "retryInfoSeconds") || !strcmp(key, "seed") ||
+                   !strcmp(key, "spikeMs") || !strcmp(key, "limit")) {
             if (!json_is_integer(v) || json_integer_value(v) < 0) {
                 snprintf(msg, msgsize, "fault \"%s\" must be an integer >= 0",
                          key);
@@ -212,6 +219,10 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
                 faults.jitter_ms = (long)json_integer_value(v);
             else if (!strcmp(key, "retryInfoSeconds"))
                 faults.retry_info_s = (long)json_integer_value(v);
+            else if (!strcmp(key, "spikeMs"))
+                faults.spike_ms = (long)json_integer_value(v);
+            else if (!strcmp(key, "limit"))
+                faults.limit = (long)json_integer_value(v);
             else
                 faults.rng = (uint64_t)json_integer_value(v);
         } else if (!strcmp(key, "resetRate")) {
@@ -219,10 +230,22 @@ int fk_faults_set(json_t *f, char *msg, size_t msgsize)
             sum += faults.reset_rate;
         } else if (!strcmp(key, "truncateRate")) {
             rc = rate_of(v, &faults.truncate_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "spikeRate")) {
+            rc = rate_of(v, &faults.spike_rate, key, msg, msgsize);
+        } else if (!strcmp(key, "retryInfoRate")) {
+            rc = rate_of(v, &faults.retry_info_rate, key, msg, msgsize);
         } else if (!strcmp(key, "etagRaceRate")) {
             rc = rate_of(v, &faults.etag_race_rate, key, msg, msgsize);
         } else if (!strcmp(key, "body") || !strcmp(key, "bodyHex")) {
             rc = body_of(v, !strcmp(key, "bodyHex"), msg, msgsize);
+        } else if (!strcmp(key, "method")) {
+            if (!json_is_string(v) ||
+                json_string_length(v) >= sizeof(faults.method)) {
+                snprintf(msg, msgsize, "fault \"method\" must be a method");
+                rc = -1;
+            } else
+                snprintf(faults.method, sizeof(faults.method), "%s",
+                         json_string_value(v));
         } else if (!strcmp(key, "pathRegex")) {
             if (!json_is_string(v) ||
                 regcomp(&faults.regex, json_string_value(v),
@@ -258,9 +281,11 @@ int fk_fault_etag_race(const char *path)
 {
     int race = 0;
     pthread_mutex_lock(&fault_mu);
-    if (faults.etag_race_rate > 0 &&
+    if (faults.etag_race_rate > 0 && faults.limit != 0 &&
         (!faults.has_regex || regexec(&faults.regex, path, 0, NULL, 0) == 0))
         race = rng_next() < faults.etag_race_rate;
+    if (race && faults.limit > 0)
+        faults.limit--;
     pthread_mutex_unlock(&fault_mu);
     return race;
 }
@@ -276,9 +301,9 @@ json_t *fk_faults_json(void)
 enum fault_kind { FAULT_NONE, FAULT_RESET, FAULT_STATUS, FAULT_BODY };
 
 /* Decide the fault for one request. *delay_ms gets the latency. */
-static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
-                                  int *truncate, long *retry_s,
-                                  struct fk_resp *body)
+static enum fault_kind fault_pick(const char *method, const char *path,
+                                  int *status, long *delay_ms, int *truncate,
+                                  long *retry_s, struct fk_resp *body)
 {
     enum fault_kind k = FAULT_NONE;
     double r;
@@ -288,9 +313,15 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     *retry_s = faults.retry_info_s;
     if (faults.has_regex && regexec(&faults.regex, path, 0, NULL, 0) != 0)
         goto done;
+    if (faults.method[0] && strcmp(faults.method, method) != 0)
+        goto done;
     *delay_ms = faults.latency_ms;
+    if (faults.limit == 0)
+        goto done; /* latency only: the faults were all injected */
     if (faults.jitter_ms > 0)
         *delay_ms += (long)(rng_next() * (double)(faults.jitter_ms + 1));
+    if (faults.spike_rate > 0 && rng_next() < faults.spike_rate)
+        *delay_ms += faults.spike_ms;
     if (faults.body) {
         body->status = 200;
         body->text = dl_malloc(faults.body_len + 1);
@@ -309,6 +340,10 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
         if (r < faults.rate[i]) {
             *status = faults.code[i];
             k = FAULT_STATUS;
+            /* Only some 429s say when to come back (retryInfoRate) */
+            if (*status == 429 && faults.retry_info_rate < 1.0 &&
+                rng_next() >= faults.retry_info_rate)
+                *retry_s = 0;
             goto done;
         }
         r -= faults.rate[i];
@@ -316,6 +351,8 @@ static enum fault_kind fault_pick(const char *path, int *status, long *delay_ms,
     if (faults.truncate_rate > 0 && rng_next() < faults.truncate_rate)
         *truncate = 1;
 done:
+    if ((k != FAULT_NONE || *truncate) && faults.limit > 0)
+        faults.limit--;
     pthread_mutex_unlock(&fault_mu);
     return k;
 }
@@ -529,8 +566,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (!admin) {
         long delay, retry_s;
         int fstatus = 0;
-        enum fault_kind fkind =
-            fault_pick(url, &fstatus, &delay, &truncate, &retry_s, &resp);
+        enum fault_kind fkind = fault_pick(method, url, &fstatus, &delay,
+                                           &truncate, &retry_s, &resp);
         if (delay > 0)
             sleep_ms(delay);
         if (fkind == FAULT_RESET) {

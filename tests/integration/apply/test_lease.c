@@ -145,6 +145,84 @@ static void test_wait_then_expiry_takeover(void **state)
     dl_lease_free(lb);
 }
 
+/* Write a lease document as another applier would have left it. */
+static void put_lease(const char *holder, const char *scope)
+{
+    char exp[40];
+    json_t *fields;
+    struct dl_err err;
+    char ut[40];
+
+    dl_time_format_rfc3339(exp, sizeof(exp),
+                           dl_time_now_ns() + 300 * DL_NS_PER_SEC);
+    fields = json_pack("{s:{s:s}, s:{s:s}, s:{s:s}}", "holder", "stringValue",
+                       holder, "expiresAt", "timestampValue", exp, "acquiredAt",
+                       "timestampValue", exp);
+    if (scope)
+        json_object_set_new(fields, "processScope",
+                            json_pack("{s:s}", "stringValue", scope));
+    if (dl_firestore_put(c, doc_name, fields, NULL, ut, &err) != 0)
+        fail_msg("put lease: %s", err.msg);
+    json_decref(fields);
+}
+
+/* A killed applier (no release) leaves an unexpired lease: its rerun on the
+ * same machine takes it over at once because the holder's process is gone;
+ * a holder that is alive, or of another machine or PID namespace, still
+ * blocks until expiry. */
+static void test_dead_holder_taken_over(void **state)
+{
+    struct dl_lease *l = NULL;
+    struct dl_err err;
+    char holder[256], dead[300];
+    const char *scope = dl_lease_process_scope();
+    pid_t pid;
+    int status = 0;
+
+    (void)state;
+    assert_non_null(scope);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The child: takes the lease with its own identity, then dies
+           without releasing it. */
+        struct dl_gcp_client *cc = new_client();
+        struct dl_lease *cl = NULL;
+        struct dl_err cerr;
+
+        _exit(dl_lease_acquire(&cl, cc, project, NULL, &cerr) == 0 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    doc_holder(holder, sizeof(holder));
+    snprintf(dead, sizeof(dead), ":%ld:", (long)pid);
+    assert_non_null(strstr(holder, dead));
+    /* The rerun (default holder, --lock-timeout 0) gets it at once. */
+    assert_int_equal(dl_lease_acquire(&l, c, project, NULL, &err), 0);
+    doc_holder(holder, sizeof(holder));
+    assert_string_equal(holder, dl_lease_default_holder());
+    assert_int_equal(dl_lease_release(l, &err), 0);
+    dl_lease_free(l);
+    l = NULL;
+
+    /* The same dead PID, but written in another PID namespace or boot:
+       that PID means nothing here, so the lease blocks. */
+    snprintf(dead, sizeof(dead), "elsewhere:%ld:abcdef", (long)pid);
+    put_lease(dead, "other-boot/pid:[1]");
+    assert_int_equal(dl_lease_acquire(&l, c, project, NULL, &err),
+                     DL_ECONFLICT);
+    /* No scope at all (an explicit holder, an older driftless): blocks. */
+    put_lease(dead, NULL);
+    assert_int_equal(dl_lease_acquire(&l, c, project, NULL, &err),
+                     DL_ECONFLICT);
+    /* Our scope, but the holder is alive (our parent): blocks. */
+    snprintf(dead, sizeof(dead), "here:%ld:abcdef", (long)getppid());
+    put_lease(dead, scope);
+    assert_int_equal(dl_lease_acquire(&l, c, project, NULL, &err),
+                     DL_ECONFLICT);
+    assert_null(l);
+}
+
 static void test_renew_and_release(void **state)
 {
     struct dl_lease_opts a = {.ttl_ns = 60 * DL_NS_PER_SEC};
@@ -177,11 +255,13 @@ static void test_concurrent_acquirers(void **state)
 {
     enum { N = 5 };
     pid_t pids[N];
-    int go[2], wins = 0, refused = 0;
+    int go[2], res[2], hold[2], wins = 0, refused = 0;
     char holder[256];
 
     (void)state;
     assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(res), 0);
+    assert_int_equal(pipe(hold), 0);
     fflush(NULL);
     for (int i = 0; i < N; i++) {
         pids[i] = fork();
@@ -194,6 +274,8 @@ static void test_concurrent_acquirers(void **state)
             int rc;
 
             close(go[1]);
+            close(res[0]);
+            close(hold[1]);
             cl = new_client();
             /* Start together: when the parent closes the pipe. */
             if (read(go[0], &b, 1) < 0)
@@ -201,23 +283,39 @@ static void test_concurrent_acquirers(void **state)
             rc = dl_lease_acquire(&l, cl, project, NULL, &err);
             if (rc != 0 && rc != DL_ECONFLICT)
                 fprintf(stderr, "child %d: %s\n", i, err.msg);
-            dl_lease_free(l); /* keep it held: the others must lose */
+            b = (char)(rc == 0 ? 0 : rc == DL_ECONFLICT ? 3 : 4);
+            if (write(res[1], &b, 1) != 1)
+                _exit(5);
+            /* Stay alive (a dead holder's lease is taken over) until
+               every child has tried: the others must lose. */
+            if (read(hold[0], &b, 1) < 0)
+                _exit(5);
+            dl_lease_free(l);
             dl_gcp_client_free(cl);
-            _exit(rc == 0 ? 0 : rc == DL_ECONFLICT ? 3 : 4);
+            _exit(0);
         }
     }
     close(go[0]);
+    close(res[1]);
+    close(hold[0]);
     usleep(300000); /* every child is waiting on the pipe */
     close(go[1]);
+    for (int i = 0; i < N; i++) {
+        char b = 9;
+
+        assert_int_equal(read(res[0], &b, 1), 1);
+        if (b == 0)
+            wins++;
+        else if (b == 3)
+            refused++;
+    }
+    close(hold[1]);
+    close(res[0]);
     for (int i = 0; i < N; i++) {
         int st = 0;
 
         assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
-        assert_true(WIFEXITED(st));
-        if (WEXITSTATUS(st) == 0)
-            wins++;
-        else if (WEXITSTATUS(st) == 3)
-            refused++;
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     assert_int_equal(wins, 1);
     assert_int_equal(refused, N - 1);
@@ -375,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_acquire_and_refuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wait_then_expiry_takeover, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dead_holder_taken_over, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_renew_and_release, setup,
                                         teardown),

@@ -99,6 +99,40 @@ st, _, _ = c.request("GET", get_path)
 dt = time.monotonic() - t0
 fk.check(st == 200 and dt >= 0.15, "latency %.3f s >= 0.15" % dt)
 
+# 7a. Latency spikes: spikeRate of the requests wait spikeMs more.
+put_faults({"spikeRate": 1.0, "spikeMs": 200})
+t0 = time.monotonic()
+st, _, _ = c.request("GET", get_path)
+dt = time.monotonic() - t0
+fk.check(st == 200 and dt >= 0.2, "spike %.3f s >= 0.2" % dt)
+put_faults({"spikeRate": 0.5, "spikeMs": 40, "seed": 3})
+slow = 0
+for _ in range(40):
+    t0 = time.monotonic()
+    c.request("GET", get_path)
+    slow += time.monotonic() - t0 >= 0.04
+fk.check(8 <= slow <= 32, "spikeRate 0.5: %d of 40 slow" % slow)
+
+# 7b2. method and limit: exactly the next request of that method.
+put_faults({"503": 1.0, "method": "POST", "limit": 1})
+fk.check(c.request("GET", get_path)[0] == 200, "method: GET not faulted")
+st, _, _ = c.request("POST", "/v1/projects/%s:getIamPolicy" % fk.PROJECT, {})
+fk.check(st == 503, "method: the POST faulted: %s" % st)
+st, _, _ = c.request("POST", "/v1/projects/%s:getIamPolicy" % fk.PROJECT, {})
+fk.check(st == 200, "limit 1: the second POST is not: %s" % st)
+
+# 7c. retryInfoRate: only that share of the 429s say when to retry.
+put_faults({"429": 1.0, "retryInfoSeconds": 1, "retryInfoRate": 0.5,
+            "seed": 5})
+with_ri = 0
+for _ in range(200):
+    st, body, h = c.request("GET", get_path)
+    has = any(d["@type"] == "type.googleapis.com/google.rpc.RetryInfo"
+              for d in body["error"].get("details", []))
+    fk.check(has == ("Retry-After" in h), "RetryInfo iff Retry-After")
+    with_ri += has
+fk.check(60 <= with_ri <= 140, "retryInfoRate 0.5: %d of 200" % with_ri)
+
 # 7b. etag races: a concurrent writer gets in first.
 put_faults({})
 iam = "/v1/projects/%s" % fk.PROJECT
