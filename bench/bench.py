@@ -93,7 +93,7 @@ class Sandbox:
                 if m:
                     self.env[m.group(1)] = m.group(2)
         self.fake = self.env["FAKEGCP_URL"]
-        self.fs = "http://" + self.env["FIRESTORE_EMULATOR_HOST"]
+        self.fs = "http://" + self.env.get("FIRESTORE_EMULATOR_HOST", "")
 
     def put_state(self, state):
         must("PUT", self.fake + "/_fake/v1/state", state)
@@ -761,6 +761,9 @@ class Bench:
         if scn.name == "org":
             self.controller_figures(scn, fig)
         fig["scenario_seconds"] = round(time.time() - started, 1)
+        # The emulator keeps every database in its heap: free this one
+        # before the next scenario (the machine's memory is shared).
+        self.sb.clear_firestore(scn.project)
         return fig
 
 
