@@ -39,17 +39,26 @@ void fk_unlock(void)
 static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *counts; /* "METHOD route status" -> count */
 static json_t *recent; /* ring of the last RECENT_MAX requests */
+static json_t *paths;  /* "METHOD path" -> count (bench/: request chains) */
 static long long total;
 
-static void count_request(const char *method, const char *route,
-                          const char *path, int status)
+static void count_request(struct MHD_Connection *conn, const char *method,
+                          const char *route, const char *path, int status)
 {
+    /* A listing's pages share its path; the `project` parameter (Storage's
+     * buckets list) tells the listings of different projects apart. */
+    const char *project =
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "project");
     char key[600];
     snprintf(key, sizeof key, "%s %s %d", method, route, status);
     pthread_mutex_lock(&count_mu);
     total++;
     json_int_t n = json_integer_value(json_object_get(counts, key));
     json_object_set_new(counts, key, json_integer(n + 1));
+    snprintf(key, sizeof key, "%s %s%s%s", method, path,
+             project ? "?project=" : "", project ? project : "");
+    n = json_integer_value(json_object_get(paths, key));
+    json_object_set_new(paths, key, json_integer(n + 1));
     json_array_append_new(recent, json_pack("{s:s,s:s,s:i}", "method", method,
                                             "path", path, "status", status));
     if (json_array_size(recent) > RECENT_MAX)
@@ -84,6 +93,17 @@ json_t *fk_requests_json(void)
     json_object_set_new(out, "total", json_integer(total));
     json_object_set_new(out, "counts", arr);
     json_object_set_new(out, "recent", json_deep_copy(recent));
+    arr = json_array();
+    json_object_foreach(paths, key, v)
+    {
+        const char *sp = strchr(key, ' ');
+        if (!sp)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s%,s:s,s:I}", "method", key,
+                                             (size_t)(sp - key), "path", sp + 1,
+                                             "count", json_integer_value(v)));
+    }
+    json_object_set_new(out, "paths", arr);
     pthread_mutex_unlock(&count_mu);
     return out;
 }
@@ -93,6 +113,7 @@ void fk_requests_reset(void)
     pthread_mutex_lock(&count_mu);
     json_object_clear(counts);
     json_array_clear(recent);
+    json_object_clear(paths);
     total = 0;
     pthread_mutex_unlock(&count_mu);
 }
@@ -571,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         if (delay > 0)
             sleep_ms(delay);
         if (fkind == FAULT_RESET) {
-            count_request(method, route ? route->pattern : url, url, 0);
+            count_request(conn, method, route ? route->pattern : url, url, 0);
             return MHD_NO; /* closes the connection without an answer */
         }
         if (fkind == FAULT_STATUS) {
@@ -655,7 +676,8 @@ send:
     if (resp.status >= 400)
         add_legacy_errors(url, &resp);
     if (!admin) /* the admin API is the observer, not the observed */
-        count_request(method, route ? route->pattern : url, url, resp.status);
+        count_request(conn, method, route ? route->pattern : url, url,
+                      resp.status);
     ret = send_resp(conn, &resp, truncate);
     json_decref(resp.json);
     free(resp.text);
@@ -784,6 +806,7 @@ int main(int argc, char **argv)
     fk.ops = json_array();
     counts = json_object();
     recent = json_array();
+    paths = json_object();
     faults.spec = json_object();
     if (pubkey_file) {
         FILE *f = fopen(pubkey_file, "r");
@@ -838,6 +861,7 @@ done:
     json_decref(fk.ops);
     json_decref(counts);
     json_decref(recent);
+    json_decref(paths);
     json_decref(faults.spec);
     if (faults.has_regex)
         regfree(&faults.regex);

@@ -189,4 +189,14 @@ fk.check(req["total"] == 4, "total 4 (admin calls are not counted), got %s" %
          req["total"])
 fk.check(len(req["recent"]) == 4 and req["recent"][-1]["status"] == 401,
          "recent requests")
+# Every path counted since the reset; Storage's ?project= kept apart.
+for proj in ("p-one", "p-one", "p-two"):
+    c.request("GET", "/storage/v1/b?project=%s&maxResults=1" % proj)
+st, req, _ = c.request("GET", "/_fake/v1/requests", auth=False)
+paths = {(x["method"], x["path"]): x["count"] for x in req["paths"]}
+fk.check(paths.get(("GET", "/v2/projects/%s/locations/us-central1/services"
+                    % fk.PROJECT)) == 4, "4 on the services path: %s" % paths)
+fk.check(paths.get(("GET", "/storage/v1/b?project=p-one")) == 2 and
+         paths.get(("GET", "/storage/v1/b?project=p-two")) == 1,
+         "bucket listings counted per project: %s" % paths)
 fk.finish("test_faults")
