@@ -97,6 +97,13 @@ struct dl_source *dl_apply_source(const struct dl_apply *ap)
     return ap->source;
 }
 
+void *dl_apply_observed(const struct dl_apply *ap, enum dl_kind kind)
+{
+    if (!ap->opts->observed || (unsigned)kind >= DL_KIND_COUNT)
+        return NULL;
+    return ap->opts->observed->kept[kind];
+}
+
 int dl_apply_saved_plan(const struct dl_apply *ap)
 {
     return ap->opts->saved_plan;

@@ -88,6 +88,10 @@ struct dl_apply_opts {
        second) when progress_tty; else a dl_info line every 5 s. */
     FILE *progress_out;
     int progress_tty;
+    /* The pass that planned this run in this process, run with
+       opts.keep_observations: hooks may reuse what it observed
+       (dl_apply_observed) instead of reading it again. NULL: none. */
+    const struct dl_pass *observed;
 };
 
 /* One resource's outcome. */
@@ -167,6 +171,9 @@ struct dl_source *dl_apply_source(const struct dl_apply *ap);
 /* The declared resource behind r (NULL for orphans or without a model). */
 const struct dl_resource *dl_apply_desired(const struct dl_apply *ap,
                                            const struct dl_plan_resource *r);
+/* What kind's provider kept from the planning pass of this process
+   (opts->observed; provider.h dl_pass_keep), borrowed; NULL when none. */
+void *dl_apply_observed(const struct dl_apply *ap, enum dl_kind kind);
 /* Is the executor applying a saved plan (--plan)? */
 int dl_apply_saved_plan(const struct dl_apply *ap);
 

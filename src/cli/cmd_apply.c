@@ -297,6 +297,8 @@ static int run(int argc, char **argv)
     pass.gcp = gcp;
     pass.opts.only = only;
     pass.opts.n_only = n_only;
+    /* Hygiene apply deletes from this pass's listings while fresh. */
+    pass.opts.keep_observations = 1;
     pass.plan = dl_plan_new();
     dl_plan_set_source(pass.plan, src->id.url, src->id.ref, src->id.commit,
                        src->id.path, src->id.dirty);
@@ -366,6 +368,7 @@ static int run(int argc, char **argv)
     aopts.lease = &lopts;
     aopts.progress_tty = isatty(STDERR_FILENO);
     aopts.progress_out = stderr;
+    aopts.observed = &pass;
     if (dl_apply_run(&report, saved ? saved : pass.plan, model, src, gcp,
                      &aopts, &err) < 0)
         fprintf(stderr, "driftless apply: %s\n", err.msg);
@@ -393,6 +396,7 @@ done:
     sigaction(SIGTERM, &old_term, NULL);
     dl_buf_dispose(&why);
     dl_buf_dispose(&out);
+    dl_pass_release_kept(&pass);
     dl_plan_free(pass.plan);
     dl_plan_free(saved);
     dl_gcp_client_free(gcp);

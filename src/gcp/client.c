@@ -814,6 +814,15 @@ static int start(struct dl_gcp_client *c, struct req *r)
     x->body = r->body;
     x->body_len = r->body_len;
     x->timeout_ns = c->o.attempt_timeout_ns;
+    x->stall_timeout_ns = 0;
+    if (r->on_data) {
+        /* A stream (a runQuery of 100,000+ documents) may take longer than
+         * any fixed limit while bytes flow: it is bounded by the request's
+         * budget, and an attempt fails when nothing arrives for the
+         * attempt timeout. */
+        x->stall_timeout_ns = c->o.attempt_timeout_ns;
+        x->timeout_ns = r->deadline - now;
+    }
     if (x->timeout_ns > r->deadline - now)
         x->timeout_ns =
             r->deadline - now > DL_NS_PER_MS ? r->deadline - now : DL_NS_PER_MS;

@@ -1,5 +1,6 @@
 #include "gcp/firestore.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,10 +8,373 @@
 #include "gcp/gcp_int.h"
 #include "gcp/json_stream.h"
 #include "util/alloc.h"
+#include "util/log.h"
+#include "util/time.h"
+
+/* ---- runQuery elements ---- */
+
+/*
+ * A cursor over one element's bytes. The element is a JSON object whose
+ * shape Firestore fixes ({"document": {"name", "fields", "createTime",
+ * "updateTime"}, "readTime", ...}); reading it with jansson builds a tree
+ * of every key and costs ~60 instructions a byte, most of a listing's
+ * CPU. This reads the keys it needs in place and hands only "fields" (and
+ * strings with escapes) to jansson; anything it does not expect makes the
+ * caller fall back to jansson for the whole element.
+ */
+struct cur {
+    const char *p, *end;
+};
+
+static void cur_ws(struct cur *c)
+{
+    while (c->p < c->end &&
+           (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+        c->p++;
+}
+
+static int cur_eat(struct cur *c, char ch)
+{
+    cur_ws(c);
+    if (c->p >= c->end || *c->p != ch)
+        return -1;
+    c->p++;
+    return 0;
+}
+
+/* A string: [*s, *s + *n) is its raw content (without quotes); *esc when
+ * it holds a backslash. */
+static int cur_string(struct cur *c, const char **s, size_t *n, int *esc)
+{
+    const char *q;
+
+    if (cur_eat(c, '"') < 0)
+        return -1;
+    *esc = 0;
+    for (q = c->p; q < c->end && *q != '"'; q++) {
+        if ((unsigned char)*q < 0x20)
+            return -1;
+        if (*q == '\\') {
+            *esc = 1;
+            if (++q >= c->end)
+                return -1;
+        }
+    }
+    if (q >= c->end)
+        return -1;
+    *s = c->p;
+    *n = (size_t)(q - c->p);
+    c->p = q + 1;
+    return 0;
+}
+
+/* Skip one value of any type (checked by jansson later only when used). */
+static int cur_skip(struct cur *c)
+{
+    const char *s;
+    size_t n;
+    int esc, depth = 0;
+
+    cur_ws(c);
+    if (c->p >= c->end)
+        return -1;
+    if (*c->p == '"')
+        return cur_string(c, &s, &n, &esc);
+    if (*c->p != '{' && *c->p != '[') {
+        /* number, true, false, null */
+        const char *b = c->p;
+
+        while (c->p < c->end && *c->p &&
+               strchr("0123456789+-.eEtruefalsn", *c->p))
+            c->p++;
+        return c->p > b ? 0 : -1;
+    }
+    for (; c->p < c->end; c->p++) {
+        char ch = *c->p;
+
+        if (ch == '"') {
+            if (cur_string(c, &s, &n, &esc) < 0)
+                return -1;
+            c->p--;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (--depth == 0) {
+                c->p++;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+/* A JSON string from raw string content; NULL when not valid UTF-8 or a
+ * bad escape. */
+static json_t *string_of(const char *s, size_t n, int esc)
+{
+    if (!esc) {
+        /* ASCII (names, times) needs no UTF-8 check. */
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] >= 0x80)
+                return json_stringn(s, n);
+        return json_stringn_nocheck(s, n);
+    }
+    /* Rare: let jansson decode the escapes (\uXXXX, surrogates). */
+    return json_loadb(s - 1, n + 2, JSON_DECODE_ANY, NULL);
+}
+
+/* The JSON value at c built with jansson's constructors (a json_loadb
+ * call costs ~13,000 instructions before its first byte, more than a
+ * document's "fields"); NULL when it is not one this reads (the caller
+ * then falls back to json_loadb, which gives the error). */
+static json_t *cur_value(struct cur *c, int depth)
+{
+    const char *s;
+    size_t n;
+    int esc;
+    json_t *v;
+
+    cur_ws(c);
+    if (c->p >= c->end || depth > 64)
+        return NULL;
+    if (*c->p == '"') {
+        if (cur_string(c, &s, &n, &esc) < 0)
+            return NULL;
+        return string_of(s, n, esc);
+    }
+    if (*c->p == '{' || *c->p == '[') {
+        int obj = *c->p == '{';
+
+        c->p++;
+        v = obj ? json_object() : json_array();
+        cur_ws(c);
+        if (c->p < c->end && *c->p == (obj ? '}' : ']')) {
+            c->p++;
+            return v;
+        }
+        for (;;) {
+            json_t *item;
+
+            if (obj) {
+                if (cur_string(c, &s, &n, &esc) < 0 || esc ||
+                    cur_eat(c, ':') < 0)
+                    break;
+            }
+            item = cur_value(c, depth + 1);
+            if (!item)
+                break;
+            if (obj ? json_object_setn_new(v, s, n, item)
+                    : json_array_append_new(v, item))
+                break;
+            cur_ws(c);
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
+                cur_ws(c);
+                continue;
+            }
+            if (c->p < c->end && *c->p == (obj ? '}' : ']')) {
+                c->p++;
+                return v;
+            }
+            break;
+        }
+        json_decref(v);
+        return NULL;
+    }
+    if (c->end - c->p >= 4 && !memcmp(c->p, "true", 4)) {
+        c->p += 4;
+        return json_true();
+    }
+    if (c->end - c->p >= 5 && !memcmp(c->p, "false", 5)) {
+        c->p += 5;
+        return json_false();
+    }
+    if (c->end - c->p >= 4 && !memcmp(c->p, "null", 4)) {
+        c->p += 4;
+        return json_null();
+    }
+    {
+        /* A number: Firestore sends integers as strings, so these are
+         * rare; a bounded copy keeps strto* inside the element. */
+        char num[64], *end;
+        size_t len = 0;
+        int real = 0;
+
+        while (c->p + len < c->end && len < sizeof(num) - 1 &&
+               strchr("0123456789+-.eE", c->p[len]) && c->p[len]) {
+            real |= c->p[len] == '.' || c->p[len] == 'e' || c->p[len] == 'E';
+            len++;
+        }
+        if (len == 0 || len == sizeof(num) - 1)
+            return NULL;
+        memcpy(num, c->p, len);
+        num[len] = '\0';
+        errno = 0;
+        if (real) {
+            double d = strtod(num, &end);
+
+            v = *end || errno ? NULL : json_real(d);
+        } else {
+            long long ll = strtoll(num, &end, 10);
+
+            v = *end || errno ? NULL : json_integer((json_int_t)ll);
+        }
+        if (v)
+            c->p += len;
+        return v;
+    }
+}
+
+static int key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+/* The "document" object: name, createTime, updateTime, fields. */
+static int read_document(struct cur *c, json_t *doc)
+{
+    if (cur_eat(c, '{') < 0)
+        return -1;
+    cur_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *k, *v;
+        size_t kn, vn;
+        int kesc, vesc;
+
+        if (cur_string(c, &k, &kn, &kesc) < 0 || kesc || cur_eat(c, ':') < 0)
+            return -1;
+        cur_ws(c);
+        if (key_is(k, kn, "name") || key_is(k, kn, "updateTime") ||
+            key_is(k, kn, "createTime")) {
+            json_t *sv;
+
+            if (cur_string(c, &v, &vn, &vesc) < 0)
+                return -1;
+            sv = string_of(v, vn, vesc);
+            if (!json_is_string(sv)) {
+                json_decref(sv);
+                return -1;
+            }
+            json_object_set_new_nocheck(doc,
+                                        kn == 4     ? "name"
+                                        : *k == 'u' ? "updateTime"
+                                                    : "createTime",
+                                        sv);
+        } else if (key_is(k, kn, "fields")) {
+            json_t *fv = cur_value(c, 0);
+
+            if (!json_is_object(fv)) {
+                json_decref(fv);
+                return -1;
+            }
+            json_object_set_new_nocheck(doc, "fields", fv);
+        } else if (cur_skip(c) < 0) {
+            return -1;
+        }
+        cur_ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            continue;
+        }
+        return cur_eat(c, '}');
+    }
+}
+
+/* The fast path; -1 when the element is not in the shape it expects. */
+static int element_fast(struct dl_firestore_element *el, const char *p,
+                        size_t len)
+{
+    struct cur c = {p, p + len};
+
+    if (cur_eat(&c, '{') < 0)
+        return -1;
+    cur_ws(&c);
+    if (c.p < c.end && *c.p == '}')
+        return 0;
+    for (;;) {
+        const char *k;
+        size_t kn;
+        int kesc;
+
+        if (cur_string(&c, &k, &kn, &kesc) < 0 || kesc || cur_eat(&c, ':') < 0)
+            return -1;
+        cur_ws(&c);
+        if (key_is(k, kn, "document")) {
+            if (el->document)
+                return -1;
+            el->document = json_object();
+            if (read_document(&c, el->document) < 0)
+                return -1;
+        } else if (key_is(k, kn, "error")) {
+            const char *b = c.p;
+
+            if (cur_skip(&c) < 0 || el->error)
+                return -1;
+            el->error = json_loadb(b, (size_t)(c.p - b), 0, NULL);
+            if (!el->error)
+                return -1;
+        } else if (key_is(k, kn, "done")) {
+            if (c.end - c.p >= 4 && memcmp(c.p, "true", 4) == 0)
+                el->done = 1;
+            if (cur_skip(&c) < 0)
+                return -1;
+        } else if (cur_skip(&c) < 0) {
+            return -1;
+        }
+        cur_ws(&c);
+        if (c.p < c.end && *c.p == ',') {
+            c.p++;
+            continue;
+        }
+        if (cur_eat(&c, '}') < 0)
+            return -1;
+        cur_ws(&c);
+        return c.p == c.end ? 0 : -1;
+    }
+}
+
+void dl_firestore_element_dispose(struct dl_firestore_element *el)
+{
+    json_decref(el->document);
+    json_decref(el->error);
+    memset(el, 0, sizeof(*el));
+}
+
+int dl_firestore_element_parse(struct dl_firestore_element *el, const char *p,
+                               size_t len, struct dl_err *err)
+{
+    json_error_t je;
+    json_t *v;
+
+    memset(el, 0, sizeof(*el));
+    if (element_fast(el, p, len) == 0)
+        return 0;
+    /* Not the usual shape (or not valid): jansson decides. */
+    dl_firestore_element_dispose(el);
+    v = json_loadb(p, len, JSON_DECODE_ANY, &je);
+    if (!v)
+        return dl_err_set(err, DL_EINVALID,
+                          "runQuery element is not valid JSON: %s", je.text);
+    if (json_is_object(json_object_get(v, "document")))
+        el->document = json_incref(json_object_get(v, "document"));
+    if (json_is_object(json_object_get(v, "error")))
+        el->error = json_incref(json_object_get(v, "error"));
+    el->done = json_is_true(json_object_get(v, "done"));
+    json_decref(v);
+    return 0;
+}
 
 /* ---- runQuery ---- */
 
 struct query {
+    struct dl_gcp_client *c;
+    char *path;  /* /v1/PARENT:runQuery */
+    json_t *sq;  /* the structured query (own copy) */
+    int ordered; /* ordered by __name__ only: a cut stream can resume */
     struct dl_json_splitter sp;
     struct dl_err err; /* from the stream (element errors) */
     dl_firestore_doc_fn fn;
@@ -19,17 +383,24 @@ struct query {
     size_t ndocs;
     int stopped; /* fn asked to stop */
     int saw_done;
+    int resumes;        /* runQuery requests sent again after a cut */
+    size_t ndocs_sent;  /* ndocs when the current request was sent */
+    struct dl_buf last; /* the name of the last document delivered */
 };
 
 #define STOP_CODE DL_ECANCELLED
 
-static int on_element(void *ud, json_t *el)
+static int on_element(void *ud, const char *p, size_t len)
 {
     struct query *q = ud;
-    json_t *doc = json_object_get(el, "document");
-    json_t *e = json_object_get(el, "error");
+    struct dl_firestore_element el;
+    json_t *e;
+    int rc = 0;
 
-    if (json_is_true(json_object_get(el, "done")))
+    if (dl_firestore_element_parse(&el, p, len, &q->err) < 0)
+        return q->err.code;
+    e = el.error;
+    if (el.done)
         q->saw_done = 1;
     if (json_is_object(e)) {
         /* An error after the 200: {"error": {code, message, status}}. */
@@ -43,16 +414,22 @@ static int on_element(void *ud, json_t *el)
                    q->ndocs, st ? st : "", st && msg ? ": " : "",
                    msg ? msg : "");
         q->err.http_status = http;
-        return q->err.code < 0 ? q->err.code : DL_ERROR;
+        rc = q->err.code < 0 ? q->err.code : DL_ERROR;
+    } else if (el.document) {
+        const char *name =
+            json_string_value(json_object_get(el.document, "name"));
+
+        dl_buf_reset(&q->last);
+        if (name)
+            (void)dl_buf_puts(&q->last, name);
+        q->ndocs++;
+        if (q->fn(q->ud, el.document) != 0) {
+            q->stopped = 1;
+            rc = STOP_CODE;
+        }
     }
-    if (!json_is_object(doc))
-        return 0;
-    q->ndocs++;
-    if (q->fn(q->ud, doc) != 0) {
-        q->stopped = 1;
-        return STOP_CODE;
-    }
-    return 0;
+    dl_firestore_element_dispose(&el);
+    return rc;
 }
 
 static int on_query_data(void *ud, const char *data, size_t len)
@@ -60,6 +437,47 @@ static int on_query_data(void *ud, const char *data, size_t len)
     struct query *q = ud;
 
     return dl_json_splitter_feed(&q->sp, data, len, &q->err);
+}
+
+static void query_free(struct query *q)
+{
+    dl_json_splitter_dispose(&q->sp);
+    dl_buf_dispose(&q->last);
+    json_decref(q->sq);
+    free(q->path);
+    free(q);
+}
+
+static int query_send(struct query *q, int64_t delay_ns, struct dl_err *err);
+
+/* Send q again after a cut stream, from after the last document delivered
+ * (the same order, each document once). 0 when sent. */
+static int query_resume(struct query *q, const struct dl_err *why)
+{
+    struct dl_err e;
+
+    /* Only a stream that made progress: a query failing from its start
+     * has had the client's own retries already. */
+    if (!q->ordered || q->ndocs == q->ndocs_sent ||
+        q->resumes >= DL_FIRESTORE_MAX_RESUMES)
+        return -1;
+    q->resumes++;
+    dl_info("runQuery: stream cut after %zu documents (%s); resuming%s%s "
+            "(%d of %d)",
+            q->ndocs, why ? why->msg : "", q->last.len ? " after " : "",
+            q->last.len ? dl_buf_cstr(&q->last) : "", q->resumes,
+            DL_FIRESTORE_MAX_RESUMES);
+    if (q->last.len)
+        json_object_set_new(q->sq, "startAt",
+                            json_pack("{s:[{s:s}],s:b}", "values",
+                                      "referenceValue", dl_buf_cstr(&q->last),
+                                      "before", 0));
+    dl_json_splitter_dispose(&q->sp);
+    dl_json_splitter_init_raw(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
+    dl_err_clear(&q->err);
+    /* 0.25 s, 0.5 s, 1 s, ... */
+    return query_send(q, (DL_NS_PER_SEC / 4) << (q->resumes - 1), &e) < 0 ? -1
+                                                                          : 0;
 }
 
 static void on_query_done(struct dl_gcp_client *c, int rc,
@@ -81,11 +499,53 @@ static void on_query_done(struct dl_gcp_client *c, int rc,
         dl_err_prefix(&q->err, "runQuery");
         err = &q->err;
     }
+    /* A cut (reset, stall, an array without its ']', UNAVAILABLE in the
+     * stream) is never a complete listing: resume it, or fail. */
+    if (rc == DL_ETRANSIENT && query_resume(q, err) == 0)
+        return;
     n = json_integer((json_int_t)q->ndocs);
     q->done(c, rc, rc < 0 ? NULL : n, rc < 0 ? err : NULL, q->ud);
     json_decref(n);
-    dl_json_splitter_dispose(&q->sp);
-    free(q);
+    query_free(q);
+}
+
+static int query_send(struct query *q, int64_t delay_ns, struct dl_err *err)
+{
+    struct dl_gcp_request req;
+    json_t *body = json_pack("{s:O}", "structuredQuery", q->sq);
+    int rc;
+
+    q->ndocs_sent = q->ndocs;
+    memset(&req, 0, sizeof(req));
+    req.api = DL_GCP_FIRESTORE;
+    req.method = "POST";
+    req.path = q->path;
+    req.body = body;
+    req.retry = DL_GCP_RETRY_READ;
+    req.deadline_ns = DL_FIRESTORE_QUERY_BUDGET_NS;
+    req.delay_ns = delay_ns;
+    req.on_data = on_query_data;
+    req.done = on_query_done;
+    req.ud = q;
+    rc = dl_gcp_submit(q->c, &req, err);
+    json_decref(body);
+    return rc;
+}
+
+/* Ordered by __name__ alone, without a cursor, limit or offset of its
+ * own: a cursor after the last name delivered continues it exactly. */
+static int resumable(json_t *sq)
+{
+    json_t *ob = json_object_get(sq, "orderBy");
+    json_t *o = json_array_get(ob, 0);
+    const char *f = json_string_value(
+        json_object_get(json_object_get(o, "field"), "fieldPath"));
+    const char *dir = json_string_value(json_object_get(o, "direction"));
+
+    return json_array_size(ob) == 1 && f && !strcmp(f, "__name__") &&
+           (!dir || !strcmp(dir, "ASCENDING")) &&
+           !json_object_get(sq, "startAt") && !json_object_get(sq, "endAt") &&
+           !json_object_get(sq, "limit") && !json_object_get(sq, "offset");
 }
 
 int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
@@ -94,31 +554,22 @@ int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
                                   void *ud, struct dl_err *err)
 {
     struct query *q = dl_calloc(1, sizeof(*q));
-    struct dl_gcp_request req;
-    json_t *body = json_pack("{s:O}", "structuredQuery", structured_query);
-    char *path = dl_asprintf("/v1/%s:runQuery", parent);
     int rc;
 
-    dl_json_splitter_init(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
+    q->c = c;
+    q->path = dl_asprintf("/v1/%s:runQuery", parent);
+    q->sq = json_deep_copy(structured_query);
+    if (!q->sq)
+        q->sq = json_object();
+    q->ordered = resumable(q->sq);
+    dl_buf_init(&q->last, DL_BUF_NOCAP);
+    dl_json_splitter_init_raw(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
     q->fn = fn;
     q->done = done;
     q->ud = ud;
-    memset(&req, 0, sizeof(req));
-    req.api = DL_GCP_FIRESTORE;
-    req.method = "POST";
-    req.path = path;
-    req.body = body;
-    req.retry = DL_GCP_RETRY_READ;
-    req.on_data = on_query_data;
-    req.done = on_query_done;
-    req.ud = q;
-    rc = dl_gcp_submit(c, &req, err);
-    if (rc < 0) {
-        dl_json_splitter_dispose(&q->sp);
-        free(q);
-    }
-    json_decref(body);
-    free(path);
+    rc = query_send(q, 0, err);
+    if (rc < 0)
+        query_free(q);
     return rc;
 }
 

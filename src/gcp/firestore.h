@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "gcp/gcp.h"
+#include "util/time.h"
 
 /* Most writes Firestore takes in one commit or batchWrite. */
 #define DL_FIRESTORE_MAX_WRITES 500
@@ -29,13 +30,24 @@
  */
 typedef int (*dl_firestore_doc_fn)(void *ud, json_t *doc);
 
+/* Times a cut runQuery stream is resumed from its last document. */
+#define DL_FIRESTORE_MAX_RESUMES 10
+/* Time budget of one runQuery request (all its attempts); an attempt
+ * fails only when no byte arrives for the client's attempt timeout. */
+#define DL_FIRESTORE_QUERY_BUDGET_NS (30 * 60 * DL_NS_PER_SEC)
+
 /*
  * Run structured_query (the StructuredQuery object, borrowed) under parent
  * and stream the answer: the array is parsed incrementally (gcp/
  * json_stream.h), so memory stays bounded by the largest document.
  * *ndocs (may be NULL) gets the number of documents delivered. Errors as
- * dl_gcp_call; DL_ETRANSIENT when the stream is cut (after any document
- * was delivered it is not retried).
+ * dl_gcp_call. A stream cut (reset, stall, an array that stops before
+ * its ']', an UNAVAILABLE element) is never taken for the whole answer:
+ * when that request delivered documents and the query is ordered by
+ * __name__ alone (no cursor, limit or offset of its own) it is sent again
+ * with startAt after the last name delivered (before: false), up to
+ * DL_FIRESTORE_MAX_RESUMES times with backoff, so fn sees every document
+ * once and in order; otherwise, or past that, DL_ETRANSIENT.
  */
 int dl_firestore_run_query(struct dl_gcp_client *c, const char *parent,
                            json_t *structured_query, dl_firestore_doc_fn fn,
@@ -45,6 +57,26 @@ int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
                                   json_t *structured_query,
                                   dl_firestore_doc_fn fn, dl_gcp_op_fn done,
                                   void *ud, struct dl_err *err) DL_WUR;
+
+/* One element of a runQuery answer. */
+struct dl_firestore_element {
+    json_t *document; /* the "document" object (name, updateTime,
+                         createTime, fields: what the fast path reads), or
+                         NULL; a new reference */
+    json_t *error;    /* the "error" object, or NULL; a new reference */
+    int done;         /* "done": true */
+};
+
+/*
+ * Read one runQuery element (len bytes at p: one JSON object) into el
+ * (dispose it whatever the result). The usual shape is read in place, with
+ * jansson only for "fields" and escaped strings (about 6 times less CPU
+ * than a tree of the whole element); any other shape is read by jansson.
+ * DL_EINVALID when it is not valid JSON.
+ */
+int dl_firestore_element_parse(struct dl_firestore_element *el, const char *p,
+                               size_t len, struct dl_err *err) DL_WUR;
+void dl_firestore_element_dispose(struct dl_firestore_element *el);
 
 /* Outcome of one write of a batchWrite. */
 struct dl_firestore_write_result {

@@ -51,6 +51,8 @@ struct dl_http_xfer {
     const char *body;                         /* may be NULL */
     size_t body_len;
     int64_t timeout_ns;         /* whole transfer; 0: none */
+    int64_t stall_timeout_ns;   /* fail when no byte arrives for this long
+                                   (also before the first); 0: none */
     int64_t connect_timeout_ns; /* 0: transport default */
     dl_http_data_fn on_data;    /* optional streaming sink for 2xx bodies */
     dl_http_done_fn on_done;

@@ -20,6 +20,13 @@ void dl_json_splitter_init(struct dl_json_splitter *s, size_t max_element,
     s->ud = ud;
 }
 
+void dl_json_splitter_init_raw(struct dl_json_splitter *s, size_t max_element,
+                               dl_json_raw_fn cb, void *ud)
+{
+    dl_json_splitter_init(s, max_element, NULL, ud);
+    s->raw_cb = cb;
+}
+
 void dl_json_splitter_dispose(struct dl_json_splitter *s)
 {
     dl_buf_dispose(&s->elem);
@@ -38,6 +45,15 @@ static int emit(struct dl_json_splitter *s, struct dl_err *err)
 
     if (s->elem.len > s->max_seen)
         s->max_seen = s->elem.len;
+    if (s->raw_cb) {
+        s->count++;
+        rc = s->raw_cb(s->ud, s->elem.ptr, s->elem.len);
+        dl_buf_reset(&s->elem);
+        s->state = ST_AFTER;
+        if (rc < 0 && err && err->code == 0)
+            dl_err_set(err, rc, "stopped by the element callback");
+        return rc < 0 ? rc : 0;
+    }
     v = json_loadb(s->elem.ptr, s->elem.len, JSON_DECODE_ANY, &je);
     if (!v)
         return dl_err_set(err, DL_EINVALID,

@@ -21,6 +21,10 @@
  * or a negative DL_E* code to stop: feed returns it. */
 typedef int (*dl_json_element_fn)(void *ud, json_t *element);
 
+/* The raw form: the element's bytes (len bytes at p, valid during the
+ * call), not parsed. Return as dl_json_element_fn. */
+typedef int (*dl_json_raw_fn)(void *ud, const char *p, size_t len);
+
 struct dl_json_splitter {
     int state, depth, in_string, escape, scalar;
     struct dl_buf elem; /* the element being read */
@@ -28,12 +32,17 @@ struct dl_json_splitter {
     size_t offset;      /* bytes consumed */
     size_t max_seen;    /* largest element, bytes */
     dl_json_element_fn cb;
+    dl_json_raw_fn raw_cb; /* instead of cb: no parsing here */
     void *ud;
 };
 
 /* Prepare s; elements longer than max_element bytes fail with DL_ELIMIT. */
 void dl_json_splitter_init(struct dl_json_splitter *s, size_t max_element,
                            dl_json_element_fn cb, void *ud);
+/* Same, handing each element's bytes to cb unparsed (the caller parses
+ * them; DL_EINVALID for malformed elements is then its job). */
+void dl_json_splitter_init_raw(struct dl_json_splitter *s, size_t max_element,
+                               dl_json_raw_fn cb, void *ud);
 void dl_json_splitter_dispose(struct dl_json_splitter *s);
 
 /*

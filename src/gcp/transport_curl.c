@@ -122,6 +122,14 @@ static int ct_start(struct dl_http_transport *t, struct dl_http_xfer *x,
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms_of(cto));
     if (x->timeout_ns > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms_of(x->timeout_ns));
+    if (x->stall_timeout_ns > 0) {
+        /* Under 1 byte/s for that many seconds: curl's stall detector. */
+        long secs =
+            (long)((x->stall_timeout_ns + DL_NS_PER_SEC - 1) / DL_NS_PER_SEC);
+
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, secs);
+    }
     if (strcmp(x->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(x->method, "HEAD") == 0) {

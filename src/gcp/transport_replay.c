@@ -178,6 +178,17 @@ static int matches(const struct rule *r, const char *method, const char *url)
     return strcmp(path, r->pattern) == 0;
 }
 
+/* How long an answer may take to arrive (its body comes at once after
+ * its delay, so a stall limit counts like the total one); 0: no limit. */
+static int64_t limit_of(const struct dl_http_xfer *x)
+{
+    int64_t t = x->timeout_ns, st = x->stall_timeout_ns;
+
+    if (st > 0 && (t <= 0 || st < t))
+        return st;
+    return t > 0 ? t : 0;
+}
+
 static int rp_start(struct dl_http_transport *t, struct dl_http_xfer *x,
                     struct dl_err *err)
 {
@@ -207,9 +218,9 @@ static int rp_start(struct dl_http_transport *t, struct dl_http_xfer *x,
             r->used = 1;
             pd.due = rp->now + r->delay_ns;
             if (r->fail == FAIL_TIMEOUT ||
-                (x->timeout_ns > 0 && r->delay_ns > x->timeout_ns))
-                pd.due = rp->now + (x->timeout_ns > 0 ? x->timeout_ns
-                                                      : 60 * DL_NS_PER_SEC);
+                (limit_of(x) > 0 && r->delay_ns > limit_of(x)))
+                pd.due = rp->now +
+                         (limit_of(x) > 0 ? limit_of(x) : 60 * DL_NS_PER_SEC);
             break;
         }
     }
@@ -226,7 +237,7 @@ static void deliver(struct replay *rp, struct dl_http_xfer *x,
 {
     size_t len = r->body_len, off = 0;
     int timed_out = r->fail == FAIL_TIMEOUT ||
-                    (x->timeout_ns > 0 && r->delay_ns > x->timeout_ns);
+                    (limit_of(x) > 0 && r->delay_ns > limit_of(x));
 
     if (r->fail == FAIL_CONNECT) {
         x->result = DL_ETRANSIENT;

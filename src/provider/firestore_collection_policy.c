@@ -103,12 +103,12 @@ static void on_done(struct dl_gcp_client *c, int rc, json_t *result,
     struct fs_query *q = ud;
     char what[600];
 
-    (void)c;
     (void)result;
     snprintf(what, sizeof(what), "querying collection \"%s\" of %s",
              q->collection, q->parent);
     for (size_t i = 0; i < q->ncls; i++) {
         q->cls[i].obs->done = 1;
+        q->cls[i].obs->done_ns = dl_gcp_client_now(c);
         if (rc < 0)
             dl_hygiene_obs_fail(q->cls[i].obs, rc, err, what);
         /* The heap is only needed while documents stream. */
@@ -249,6 +249,16 @@ static void dispose(struct dl_pass *pass)
     for (size_t i = 0; i < st->nq; i++)
         query_free(st->q[i]);
     free(st->q);
+    if (pass->opts.keep_observations) {
+        /* For an apply in this process: the kept violators and their
+         * updateTimes (hygiene_apply.c reuses them while fresh). */
+        struct dl_hygiene_state *kept = dl_malloc(sizeof(*kept));
+
+        *kept = st->hygiene;
+        memset(&st->hygiene, 0, sizeof(st->hygiene));
+        dl_pass_keep(pass, DL_KIND_FIRESTORE_COLLECTION_POLICY, kept,
+                     dl_hygiene_state_free);
+    }
     dl_hygiene_state_dispose(&st->hygiene);
     free(st);
     pass->state[DL_KIND_FIRESTORE_COLLECTION_POLICY] = NULL;

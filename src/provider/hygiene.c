@@ -59,6 +59,14 @@ void dl_hygiene_state_dispose(struct dl_hygiene_state *st)
     memset(st, 0, sizeof(*st));
 }
 
+void dl_hygiene_state_free(void *st)
+{
+    if (!st)
+        return;
+    dl_hygiene_state_dispose(st);
+    free(st);
+}
+
 const char *dl_hygiene_id(const struct dl_hygiene_obs *o, size_t i)
 {
     return o->pool + o->objs[i].id_off;

@@ -53,6 +53,7 @@ struct dl_hygiene_obs {
     int rc;            /* 0, or the DL_E* code of a failed observation */
     struct dl_err err; /* its message when rc < 0 */
     int done;          /* the observation completed */
+    int64_t done_ns;   /* the client's clock (dl_gcp_client_now) then */
     int64_t total;     /* objects observed (see each kind) */
     int64_t violating; /* distinct violators */
     int64_t id_format; /* per reason (reasons may overlap) */
@@ -92,6 +93,10 @@ struct dl_hygiene_obs *dl_hygiene_state_find(const struct dl_hygiene_state *st,
 /* Free every observation of st (a caller-owned struct, zeroed to init)
  * and empty it. */
 void dl_hygiene_state_dispose(struct dl_hygiene_state *st);
+
+/* dl_hygiene_state_dispose + free of a heap-allocated state (void * for
+ * dl_pass_keep). */
+void dl_hygiene_state_free(void *st);
 
 /* The ID of kept object i of o (valid until o is freed). */
 const char *dl_hygiene_id(const struct dl_hygiene_obs *o, size_t i);

@@ -91,6 +91,7 @@ struct fs_job {
     size_t next;    /* the next kept violator to send */
     int inflight;
     int listing_done;
+    int reused; /* obs is the planning pass's listing (borrowed) */
     int query_rc;
     struct dl_err query_err;
     int capped, cancelled;
@@ -144,11 +145,12 @@ static void fs_maybe_finish(struct fs_job *j)
         dl_apply_record(
             j->ap, j->pr, DL_APPLY_APPLIED, j->counts.deleted,
             "deleted %lld of %s%lld violating documents (%lld skipped: "
-            "changed since listed, %lld failed)%s%s",
+            "changed since listed, %lld failed)%s%s%s",
             (long long)j->counts.deleted,
-            j->capped || j->cancelled ? "at least " : "",
+            (j->capped || j->cancelled) && !j->reused ? "at least " : "",
             (long long)j->obs->violating, (long long)j->counts.skipped,
             (long long)j->counts.failed,
+            j->reused ? "; listed by the plan" : "",
             j->capped ? "; stopped at the delete cap" : "",
             j->cancelled ? "; cancelled" : "");
     fs_job_free(j);
@@ -277,6 +279,22 @@ static void fs_on_done(struct dl_gcp_client *c, int rc, json_t *result,
     fs_maybe_finish(j);
 }
 
+/* The observation of r by this process's planning pass when it succeeded
+ * less than DL_HYGIENE_FS_REUSE_NS ago, else NULL. */
+static struct dl_hygiene_obs *fs_fresh_listing(struct dl_apply *ap,
+                                               const struct dl_resource *r)
+{
+    struct dl_hygiene_state *kept =
+        dl_apply_observed(ap, DL_KIND_FIRESTORE_COLLECTION_POLICY);
+    struct dl_hygiene_obs *o = kept ? dl_hygiene_state_find(kept, r) : NULL;
+
+    if (!o || !o->done || o->rc < 0 ||
+        dl_gcp_client_now(dl_apply_gcp(ap)) - o->done_ns >
+            DL_HYGIENE_FS_REUSE_NS)
+        return NULL;
+    return o;
+}
+
 static json_t *fs_query(const struct dl_firestore_spec *s)
 {
     json_t *fields = json_array();
@@ -299,6 +317,7 @@ int dl_hygiene_apply_firestore(struct dl_apply *ap,
     for (size_t i = 0; i < n; i++) {
         const struct dl_resource *r = dl_apply_desired(ap, rs[i]);
         const struct dl_firestore_spec *s;
+        struct dl_hygiene_obs *seen;
         struct fs_job *j;
         json_t *q;
         struct dl_err e;
@@ -318,15 +337,26 @@ int dl_hygiene_apply_firestore(struct dl_apply *ap,
         j->ap = ap;
         j->pr = rs[i];
         j->r = r;
-        j->obs = dl_hygiene_state_add(&j->st, r, s->max_deletes_per_run,
-                                      s->max_documents);
-        dl_hygiene_fs_init(&j->cls, j->obs, s, dl_time_now_ns());
-        j->cls_live = 1;
         j->database = dl_asprintf(
             "projects/%s/databases/%s", dl_resource_project_id(r),
             s->database && *s->database ? s->database : "(default)");
         j->parent = dl_asprintf("%s/documents", j->database);
         j->prefix = dl_asprintf("%s/%s/", j->parent, s->collection);
+        seen = fs_fresh_listing(ap, r);
+        if (seen) {
+            /* Listed by this process's plan moments ago: delete from that
+             * listing (borrowed; the pass keeps it until the run ends). */
+            j->obs = seen;
+            j->listing_done = 1;
+            j->reused = 1;
+            fs_pump(j);
+            fs_maybe_finish(j);
+            continue;
+        }
+        j->obs = dl_hygiene_state_add(&j->st, r, s->max_deletes_per_run,
+                                      s->max_documents);
+        dl_hygiene_fs_init(&j->cls, j->obs, s, dl_time_now_ns());
+        j->cls_live = 1;
         q = fs_query(s);
         rc = dl_firestore_run_query_submit(dl_apply_gcp(ap), j->parent, q,
                                            fs_on_doc, fs_on_done, j, &e);

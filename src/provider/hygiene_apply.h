@@ -15,9 +15,18 @@
 #include "apply/apply.h"
 #include "gcp/firestore.h"
 #include "provider/hygiene.h"
+#include "util/time.h"
 
 /* batchWrite requests of one resource in flight at once. */
 #define DL_HYGIENE_FS_INFLIGHT 6
+
+/*
+ * How old (the client's clock) a listing of the planning pass of the same
+ * process may be for the Firestore apply to delete from it instead of
+ * listing the collection again (every delete is still guarded by the
+ * updateTime listed).
+ */
+#define DL_HYGIENE_FS_REUSE_NS (60 * DL_NS_PER_SEC)
 
 /* The apply hooks (provider.h) of the three kinds. */
 int dl_hygiene_apply_firestore(struct dl_apply *ap,

@@ -97,3 +97,22 @@ done:
             dl_providers[i]->dispose(pass);
     return rc;
 }
+
+void dl_pass_keep(struct dl_pass *pass, enum dl_kind kind, void *kept,
+                  void (*free_fn)(void *kept))
+{
+    if ((unsigned)kind >= DL_KIND_COUNT)
+        return;
+    if (pass->kept[kind] && pass->kept_free[kind])
+        pass->kept_free[kind](pass->kept[kind]);
+    pass->kept[kind] = kept;
+    pass->kept_free[kind] = free_fn;
+}
+
+void dl_pass_release_kept(struct dl_pass *pass)
+{
+    if (!pass)
+        return;
+    for (int k = 0; k < DL_KIND_COUNT; k++)
+        dl_pass_keep(pass, (enum dl_kind)k, NULL, NULL);
+}

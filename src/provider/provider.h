@@ -36,6 +36,9 @@ struct dl_pass_opts {
     const char *const *only; /* --only KIND/NAME filters; NULL/0: all */
     size_t n_only;
     int64_t now_ns; /* "now" for ages; 0: the wall clock */
+    /* Keep what providers observed after the pass (dl_pass_keep) for an
+       apply in the same process to reuse (apply.h, dl_apply_observed). */
+    int keep_observations;
 };
 
 struct dl_pass {
@@ -47,6 +50,10 @@ struct dl_pass {
     struct dl_pass_opts opts;
     int64_t now_ns;             /* resolved opts.now_ns */
     void *state[DL_KIND_COUNT]; /* each provider's observations */
+    /* With opts.keep_observations: what dispose handed over (dl_pass_keep);
+       freed by dl_pass_release_kept. */
+    void *kept[DL_KIND_COUNT];
+    void (*kept_free[DL_KIND_COUNT])(void *kept);
 };
 
 struct dl_apply; /* apply/apply.h: the executor's handle */
@@ -112,5 +119,15 @@ void dl_pass_set_drift(struct dl_plan_resource *pr, enum dl_plan_status st,
  * pass (per-resource failures are in the plan, not here).
  */
 int dl_pass_run(struct dl_pass *pass, struct dl_err *err) DL_WUR;
+
+/*
+ * From a provider's dispose, when pass->opts.keep_observations: hand kept
+ * (owned by the pass from now on; free_fn frees it) over as kind's kept
+ * observations, replacing (and freeing) earlier ones.
+ */
+void dl_pass_keep(struct dl_pass *pass, enum dl_kind kind, void *kept,
+                  void (*free_fn)(void *kept));
+/* Free every kept observation of pass (NULL-safe). */
+void dl_pass_release_kept(struct dl_pass *pass);
 
 #endif

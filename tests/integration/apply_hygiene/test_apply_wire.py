@@ -30,7 +30,7 @@ BIN = os.path.join(os.environ["DL_BINARY_DIR"], "driftless")
 N = 1203
 N_SLOW = 6000  # 12 batches
 LOCK = threading.Lock()
-STATE = {"batches": [], "inflight": 0, "max_inflight": 0}
+STATE = {"batches": [], "inflight": 0, "max_inflight": 0, "queries": 0}
 
 
 def fail(msg):
@@ -78,6 +78,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(n) or b"{}")
         project = self.path.split("/")[3]
         if self.path.endswith("documents:runQuery"):
+            with LOCK:
+                STATE["queries"] += 1
             n = N_SLOW if project == "wire-slow" else N
             out = [{"document": {"name": docs_prefix(project) + "p_%04d" % i,
                                  "updateTime": update_time(i),
@@ -149,7 +151,7 @@ spec:
 
 
 def apply(port, repo, extra=(), interrupt=False):
-    STATE.update(batches=[], inflight=0, max_inflight=0)
+    STATE.update(batches=[], inflight=0, max_inflight=0, queries=0)
     report = repo + ".report.json"
     env = dict(os.environ, FIRESTORE_EMULATOR_HOST="127.0.0.1:%d" % port,
                DRIFTLESS_ACCESS_TOKEN="test-token", NO_COLOR="1")
@@ -201,6 +203,9 @@ def main():
               "result %r" % r)
         check("%d skipped: changed since listed" % skipped in r["message"],
               "message %r" % r["message"])
+        # The plan's listing is deleted from: the collection is read once.
+        check(STATE["queries"] == 1, "%d runQuery requests" % STATE["queries"])
+        check("listed by the plan" in r["message"], "message %r" % r["message"])
         print("batches %r, max in flight %d: %s" %
               (sizes, STATE["max_inflight"], r["message"]))
 

@@ -136,6 +136,164 @@ static void test_run_query_edges(void **state)
     json_decref(q);
 }
 
+/* The fast element reader gives what jansson's tree gives. */
+static void check_element(const char *text, int want_doc, int want_done)
+{
+    struct dl_firestore_element el;
+    struct dl_err err;
+    json_t *tree = json_loads(text, 0, NULL);
+    json_t *want = json_object_get(tree, "document");
+
+    assert_non_null(tree);
+    assert_int_equal(dl_firestore_element_parse(&el, text, strlen(text), &err),
+                     0);
+    assert_int_equal(el.done, want_done);
+    if (!want_doc) {
+        assert_null(el.document);
+    } else {
+        const char *keys[] = {"name", "updateTime", "createTime", "fields"};
+
+        assert_non_null(el.document);
+        for (size_t i = 0; i < 4; i++)
+            assert_true(json_equal(json_object_get(el.document, keys[i]),
+                                   json_object_get(want, keys[i])) ||
+                        (!json_object_get(el.document, keys[i]) &&
+                         !json_object_get(want, keys[i])));
+    }
+    dl_firestore_element_dispose(&el);
+    json_decref(tree);
+}
+
+static void test_element_parse(void **state)
+{
+    struct dl_firestore_element el;
+    struct dl_err err;
+    static const char bad_utf8[] = "{\"document\": {\"name\": \"a\xff\"}}";
+    static const char error_el[] =
+        "{\"error\": {\"code\": 503, \"status\": \"UNAVAILABLE\"}}";
+
+    (void)state;
+    /* pretty, as the emulator writes it */
+    check_element("{\n  \"document\": {\n    \"name\": \"p/d/c/x_1\",\n"
+                  "    \"fields\": {\n      \"t\": {\n        "
+                  "\"timestampValue\": \"2026-11-29T06:23:15.092374Z\"\n"
+                  "      }\n    },\n    \"createTime\": \"2026-11-29T06:23:"
+                  "27.895245Z\",\n    \"updateTime\": \"2026-11-29T06:23:"
+                  "27.895245Z\"\n  },\n  \"readTime\": \"2026-11-29T06:24:"
+                  "05.536200Z\"\n}",
+                  1, 0);
+    /* escapes (protobuf's JSON writes '=' as \u003d), other key orders,
+     * nested maps and arrays, brackets inside strings, done */
+    check_element("{\"readTime\":\"x\",\"skippedResults\":3,\"document\":{"
+                  "\"updateTime\":\"u\",\"fields\":{\"m\":{\"mapValue\":{"
+                  "\"fields\":{\"a\":{\"arrayValue\":{\"values\":[{"
+                  "\"stringValue\":\"]}\\\"{[\"},{\"nullValue\":null}]}}}}}},"
+                  "\"name\":\"p/d/c/a\\u003db\\ud83d\\ude00\"},\"done\":true}",
+                  1, 1);
+    check_element("{\"readTime\": \"x\", \"done\": true}", 0, 1);
+    check_element("{}", 0, 0);
+    check_element("{\"document\": {}}", 1, 0);
+    /* an error element is read too */
+    assert_int_equal(
+        dl_firestore_element_parse(&el, error_el, strlen(error_el), &err), 0);
+    assert_non_null(el.error);
+    assert_int_equal(json_integer_value(json_object_get(el.error, "code")),
+                     503);
+    dl_firestore_element_dispose(&el);
+    /* not JSON, not UTF-8: errors, never a document */
+    assert_int_equal(dl_firestore_element_parse(
+                         &el, "{\"document\": {\"name\": tru}}", 27, &err),
+                     DL_EINVALID);
+    assert_null(el.document);
+    dl_firestore_element_dispose(&el);
+    assert_int_equal(
+        dl_firestore_element_parse(&el, bad_utf8, strlen(bad_utf8), &err),
+        DL_EINVALID);
+    assert_null(el.document);
+    dl_firestore_element_dispose(&el);
+}
+
+static json_t *ordered_query(void)
+{
+    return json_pack("{s:[{s:s}], s:{s:[{s:s}]}, s:[{s:{s:s}, s:s}]}", "from",
+                     "collectionId", "heartbeats", "select", "fields",
+                     "fieldPath", "__name__", "orderBy", "field", "fieldPath",
+                     "__name__", "direction", "ASCENDING");
+}
+
+#define DOC(id)                                                                \
+    "{\"document\": {\"name\": \"" PARENT "/heartbeats/" id "\", "             \
+    "\"updateTime\": \"2026-11-01T10:00:00.000001Z\"}}"
+
+/* A stream cut after documents resumes after the last one delivered:
+ * every document once, in order, and the count is exact. */
+static void test_run_query_resume(void **state)
+{
+    static const char cut[] =
+        "HTTP/1.1 200 OK\nX-Replay-Truncate: 200\n\n"
+        "[" DOC("run-2") ",\n" DOC("run-3") "]"; /* answers "after run-1" */
+    static const char rest[] = "HTTP/1.1 200 OK\n\n[" DOC("run-3") "]";
+    static const char cut0[] = "HTTP/1.1 200 OK\nX-Replay-Truncate: 20\n\n"
+                               "[" DOC("run-1") "]";
+    json_t *q = ordered_query(), *body, *start;
+    struct docs d = {json_array(), 0};
+    struct dl_err err;
+    size_t n = 0;
+
+    (void)state;
+    gcp_test_add(t, "POST", RUNQ, FIX("runquery-truncated.http"));
+    assert_int_equal(
+        dl_http_replay_add_text(t, "POST", RUNQ, cut, strlen(cut), &err), 0);
+    assert_int_equal(
+        dl_http_replay_add_text(t, "POST", RUNQ, rest, strlen(rest), &err), 0);
+    assert_int_equal(dl_firestore_run_query(c, PARENT, q, on_doc, &d, &n, &err),
+                     0);
+    /* run-1 from the first answer, run-2 from the second, run-3 from the
+     * third */
+    assert_int_equal(n, 3);
+    assert_int_equal(json_array_size(d.names), 3);
+    for (size_t i = 0; i < 3; i++) {
+        char want[128];
+
+        snprintf(want, sizeof(want), PARENT "/heartbeats/run-%zu", i + 1);
+        assert_string_equal(json_string_value(json_array_get(d.names, i)),
+                            want);
+    }
+    assert_int_equal(dl_http_replay_count(t), 3);
+    assert_null(strstr(gcp_test_req(t, 0)->body, "startAt"));
+    body = json_loads(gcp_test_req(t, 2)->body, 0, NULL);
+    start =
+        json_object_get(json_object_get(body, "structuredQuery"), "startAt");
+    assert_true(json_is_false(json_object_get(start, "before")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(start, "values"), 0),
+                            "referenceValue")),
+                        PARENT "/heartbeats/run-2");
+    /* resumed after a backoff */
+    assert_true(gcp_test_req(t, 2)->at_ns > gcp_test_req(t, 1)->at_ns);
+    json_decref(body);
+
+    /* Cut before any document: no progress, so not resumed (the client's
+     * retries are for that): an error, not a short listing. */
+    json_array_clear(d.names);
+    assert_int_equal(
+        dl_http_replay_add_text(t, "POST", RUNQ, cut0, strlen(cut0), &err), 0);
+    assert_int_equal(dl_firestore_run_query(c, PARENT, q, on_doc, &d, &n, &err),
+                     DL_ETRANSIENT);
+    assert_int_equal(json_array_size(d.names), 0);
+
+    /* Cut every time: resumed DL_FIRESTORE_MAX_RESUMES times, then an
+     * error (never a short listing taken for the whole). */
+    for (int i = 0; i <= DL_FIRESTORE_MAX_RESUMES; i++)
+        assert_int_equal(
+            dl_http_replay_add_text(t, "POST", RUNQ, cut, strlen(cut), &err),
+            0);
+    assert_int_equal(dl_firestore_run_query(c, PARENT, q, on_doc, &d, &n, &err),
+                     DL_ETRANSIENT);
+    json_decref(d.names);
+    json_decref(q);
+}
+
 static void test_batch_write(void **state)
 {
     json_t *writes = json_array(), *many = json_array();
@@ -273,6 +431,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_query_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_query_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_element_parse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_query_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_sync_call_from_stream, setup,
