@@ -125,7 +125,7 @@ while IFS=$'\t' read -r where cmd flags; do
     [ "$cmd" = help ] && cmd=""
     h=$(help_of "$cmd")
     for f in $flags; do
-        if ! grep -qE -- "(^|[ ,\[])$f([ =,]|$)" <<<"$h"; then
+        if ! grep -qE -- "(^|[ ,'\[])$f([ =,']|$)" <<<"$h"; then
             echo "FAIL $where: 'driftless $cmd' has no flag $f"
             fail=1
         fi
