@@ -21,16 +21,25 @@ Cloud Build triggers (cloudbuild-triggers.yaml): every document names a
   build file that exists in docs/examples/ (by base name), has exactly one
   source (github / sourceToBuild) and a serviceAccount; every _SUBST it
   sets is declared by that build file.
-Usage: check-ci-examples.py SOURCE_DIR
+Monitoring (prometheus-*.yml, monitoring-*.yaml) and docs/operations.md:
+  every driftless_* metric in a rule, a query or the page is a family the
+  controller registers (src/controller/metrics.c), and every label matched
+  in a selector is one of that family's labels.
+Cloud Run (cloudrun-*.yaml): the container's args are global flags, then
+  `run` and flags that `driftless run --help` lists (with DRIFTLESS).
+Usage: check-ci-examples.py SOURCE_DIR [DRIFTLESS]
 """
 import glob
 import os
 import re
 import sys
 
+import subprocess
+
 import yaml
 
 top = sys.argv[1]
+dl = sys.argv[2] if len(sys.argv) > 2 else None
 ex = os.path.join(top, "docs", "examples")
 fails = []
 
@@ -157,7 +166,112 @@ def check_cloudbuild(path, cb):
     return declared
 
 
+def metric_families():
+    """{family: set(labels)} registered by the controller."""
+    text = open(os.path.join(top, "src/controller/metrics.c")).read()
+    init = text[text.index("void dl_metrics_controller_init"):]
+    arrays = {m.group(1): set(re.findall(r'"([a-z_]+)"', m.group(2)))
+              for m in re.finditer(r"static const char \*const (\w+)\[\] = "
+                                   r"\{([^}]*)\}", init)}
+    fams = {}
+    for m in re.finditer(r'must_register\(\s*m,\s*DL_METRIC_(\w+),\s*'
+                         r'"(driftless_\w+)",\s*(?:"[^"]*"\s*)+,\s*(\w+)',
+                         init):
+        labels = set(arrays.get(m.group(3), set()))
+        if m.group(1) == "HISTOGRAM":
+            for suffix in ("_bucket", "_sum", "_count"):
+                fams[m.group(2) + suffix] = labels | (
+                    {"le"} if suffix == "_bucket" else set())
+        fams[m.group(2)] = labels
+    return fams
+
+
+FAMILIES = None
+
+
+def check_promql(path, expr):
+    """Every driftless_* metric in expr exists, with the labels matched."""
+    n = 0
+    for m in re.finditer(r"\b(driftless_[a-z_]+)(\{([^}]*)\})?", expr):
+        name = m.group(1)
+        n += 1
+        if name not in FAMILIES:
+            fail(path, "no metric %s (the controller exports %s)"
+                 % (name, ", ".join(sorted(f for f in FAMILIES
+                                           if not f.endswith(("_bucket",
+                                                              "_sum",
+                                                              "_count"))))))
+            continue
+        for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", m.group(3) or ""):
+            if label not in FAMILIES[name]:
+                fail(path, "%s has no label '%s' (it has: %s)"
+                     % (name, label, ", ".join(sorted(FAMILIES[name])) or
+                        "none"))
+    return n
+
+
+def check_rules(path, doc):
+    n = 0
+    for g in doc.get("groups") or []:
+        for r in g.get("rules") or []:
+            if "alert" not in r or "expr" not in r:
+                fail(path, "a rule without alert/expr: %r" % r)
+                continue
+            if check_promql(path, str(r["expr"])) == 0:
+                fail(path, "alert %s uses no driftless metric" % r["alert"])
+            n += 1
+    if n == 0:
+        fail(path, "no alerting rules")
+
+
+def check_policy(path, doc):
+    conds = doc.get("conditions") or []
+    if not conds or not doc.get("displayName"):
+        fail(path, "an alert policy needs displayName and conditions")
+    for c in conds:
+        q = (c.get("conditionPrometheusQueryLanguage") or {}).get("query")
+        if not q or check_promql(path, q) == 0:
+            fail(path, "condition %r: no PromQL query on a driftless metric"
+                 % c.get("displayName"))
+
+
+def check_cloudrun(path, doc):
+    containers = doc["spec"]["template"]["spec"]["containers"]
+    args = [str(a) for a in containers[0].get("args", [])]
+    if "run" not in args:
+        return fail(path, "the container does not run 'driftless run'")
+    if dl is None:
+        return
+    i = args.index("run")
+    run_help = subprocess.run([dl, "run", "--help"], capture_output=True,
+                              text=True).stdout
+    main_help = subprocess.run([dl, "--help"], capture_output=True,
+                               text=True).stdout
+    for a, h in [(x, main_help) for x in args[:i]] + [
+            (x, run_help) for x in args[i + 1:]]:
+        if a.startswith("--") and not re.search(
+                r"(^|[ \[])%s\b" % re.escape(a.split("=")[0]), h, re.M):
+            fail(path, "driftless has no flag %s here" % a)
+    port = containers[0].get("ports", [{}])[0].get("containerPort")
+    listen = args[args.index("--listen") + 1] if "--listen" in args else ""
+    if not listen.endswith(":%s" % port):
+        fail(path, "--listen '%s' is not the container port %s"
+             % (listen, port))
+
+
 def main():
+    global FAMILIES
+    FAMILIES = metric_families()
+    if "driftless_hygiene_violating" not in FAMILIES or len(FAMILIES) < 8:
+        fail(os.path.join(top, "src/controller/metrics.c"),
+             "could not read the metric families: %r" % FAMILIES)
+    ops = os.path.join(top, "docs", "operations.md")
+    if os.path.exists(ops):
+        text = open(ops).read()
+        # driftless_leases is the lease's Firestore collection.
+        text = text.replace("driftless_leases", "")
+        if check_promql(ops, text) < 5:
+            fail(ops, "names fewer than 5 metrics")
     files = sorted(glob.glob(os.path.join(ex, "*.yml")) +
                    glob.glob(os.path.join(ex, "*.yaml")))
     if not files:
@@ -179,6 +293,12 @@ def main():
             triggers = [(path, d) for d in docs]
         elif base.startswith("cloudbuild"):
             builds[base] = check_cloudbuild(path, docs[0]) or set()
+        elif base.startswith("prometheus-"):
+            check_rules(path, docs[0])
+        elif base.startswith("monitoring-"):
+            check_policy(path, docs[0])
+        elif base.startswith("cloudrun-"):
+            check_cloudrun(path, docs[0])
     if nwf == 0:
         fail(ex, "no GitHub Actions workflow")
     if not triggers:
