@@ -17,7 +17,9 @@ unit's ExecStart. Each one must be classified in COMMANDS below:
            URL, root, changes the shared state, a long-running server).
 
 The test fails when a classified command fails (or exits with another
-code), when a command in the docs is not classified (a new one: add it),
+code; a sandbox command whose request timed out is tried once more, with a
+note: on an overloaded machine the emulator's first runQuery can exceed
+the client's 60 s per-attempt limit), when a command in the docs is not classified (a new one: add it),
 and when a classified command is no longer in the docs (remove it).
 
 Commands run in a scratch checkout (build/, scripts/, tests/, docs/ and
@@ -404,8 +406,19 @@ def main():
         want = " ".join(str(x) for x in sorted(codes))
         lines.append("echo %s" % shlex.quote("---- %s: %s" % (where_of(f, n),
                                                                c)))
-        lines.append("%s >%s/out.%d 2>&1 </dev/null; rc=$?" % (
-            run, shlex.quote(work), i))
+        out = "%s/out.%d" % (shlex.quote(work), i)
+        lines.append("%s >%s 2>&1 </dev/null; rc=$?" % (run, out))
+        if cls == SANDBOX:
+            # The one known limit an overloaded machine hits: a runQuery is
+            # one request under the client's 60 s per-attempt timeout
+            # (docs/internals/gcp.md). Said, and tried once more.
+            lines.append('if ! case " %s " in *" $rc "*) true;; *) false;; '
+                         'esac && grep -q "Timeout was reached" %s; then '
+                         'echo "note: a request timed out (an overloaded '
+                         'machine?): once more"; %s >%s 2>&1 </dev/null; '
+                         'rc=$?; fi' % (" ".join(str(x) for x in
+                                                  sorted(codes)), out, run,
+                                        out))
         lines.append('case " %s " in *" $rc "*) echo "ok   %s (%s, exit '
                      '$rc)";; *) echo "FAIL %s: exit $rc, want %s"; '
                      'tail -n 20 %s/out.%d; fails=1;; esac' % (
