@@ -25,29 +25,71 @@ const struct dl_cmd *const dl_cmds[] = {
 
 struct dl_cli_globals dl_cli_globals;
 
+const struct dl_cli_help dl_cli_help = {
+    .tagline = "GitOps reconciler for Google Cloud",
+    .synopsis = "Usage: driftless [--log-level LEVEL] [--log-format FORMAT] "
+                "[--ca-bundle FILE]\n"
+                "                 COMMAND [OPTIONS]\n",
+    .description =
+        "Reads the desired state of Google Cloud projects (YAML in a git "
+        "repository),\nobserves the live projects through the Google APIs, "
+        "and shows (plan) or\ncorrects (apply, run) the drift between "
+        "them.\n",
+    .globals = "Global options:\n"
+               "  --log-level LEVEL   debug, info, notice, warning or error "
+               "(default: warning)\n"
+               "  --ca-bundle FILE    CA certificates for the Google APIs "
+               "(default:\n"
+               "                      $SSL_CERT_FILE, else the system's)\n"
+               "  --log-format FMT    auto, text or json (default: auto: text "
+               "on a terminal)\n"
+               "  --version           print the version and exit\n"
+               "  -h, --help          show this help\n",
+    .environment =
+        "Environment:\n"
+        "  DRIFTLESS_ACCESS_TOKEN\n"
+        "                      a bearer token used as is (first in the "
+        "credential\n"
+        "                      chain)\n"
+        "  GOOGLE_APPLICATION_CREDENTIALS\n"
+        "                      a service account key, authorized user or "
+        "external\n"
+        "                      account (Workload Identity Federation) file\n"
+        "  DRIFTLESS_GIT_TOKEN token for https git sources (never printed)\n"
+        "  DRIFTLESS_SUSPEND   1: apply and run change nothing (report "
+        "only)\n"
+        "  FIRESTORE_EMULATOR_HOST\n"
+        "                      send Firestore requests to an emulator at "
+        "host:port\n"
+        "  DRIFTLESS_API_ENDPOINT, DRIFTLESS_<API>_ENDPOINT\n"
+        "                      send every API's (or one API's) requests "
+        "elsewhere;\n"
+        "                      plain http only to loopback\n"
+        "  CLOUD_RUN_TASK_INDEX, CLOUD_RUN_TASK_COUNT\n"
+        "                      run's default --shard-index and "
+        "--shard-count\n"
+        "  NO_COLOR            no colour in text plans, even on a "
+        "terminal\n",
+    .exit_codes = "Exit codes:\n"
+                  "  0                   success, or no changes\n"
+                  "  1                   error (or a resource failed)\n"
+                  "  2                   changes (plan "
+                  "--detailed-exitcode)\n"
+                  "  130                 interrupted (apply)\n",
+};
+
 static void main_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "driftless %s - GitOps reconciler for Google Cloud\n\n"
-        "Usage: driftless [--log-level LEVEL] [--log-format FORMAT] "
-        "[--ca-bundle FILE]\n                 COMMAND [OPTIONS]\n\nCommands:\n",
-        DL_VERSION);
+    fprintf(out, "driftless %s - %s\n\n%s\n%s\nCommands:\n", DL_VERSION,
+            dl_cli_help.tagline, dl_cli_help.synopsis, dl_cli_help.description);
     for (size_t i = 0; dl_cmds[i]; i++)
         fprintf(out, "  %-10s %s\n", dl_cmds[i]->name, dl_cmds[i]->summary);
     fprintf(out,
-            "\nGlobal options:\n"
-            "  --log-level LEVEL   debug, info, notice, warning or error "
-            "(default: warning)\n"
-            "  --ca-bundle FILE    CA certificates for the Google APIs "
-            "(default:\n"
-            "                      $SSL_CERT_FILE, else the system's)\n"
-            "  --log-format FMT    auto, text or json (default: auto: text "
-            "on a terminal)\n"
-            "  -h, --help          show this help\n"
-            "\nRun 'driftless COMMAND --help' for a command's options.\n"
-            "Exit codes: 0 success, 1 error, 2 changes (plan "
-            "--detailed-exitcode).\n");
+            "\n%s\n%s\n%s\nRun 'driftless COMMAND --help' for a "
+            "command's options, 'driftless help --man'\nfor the manual "
+            "page (roff, as in docs/driftless.1).\n",
+            dl_cli_help.globals, dl_cli_help.environment,
+            dl_cli_help.exit_codes);
 }
 
 void dl_cli_usage(const struct dl_cmd *cmd, FILE *out)
@@ -218,6 +260,11 @@ int dl_cli_main(int argc, char **argv)
         return DL_EXIT_ERROR;
     }
     if (strcmp(argv[i], "help") == 0) {
+        /* The manual page, generated from the help texts. */
+        if (i + 1 < argc && strcmp(argv[i + 1], "--man") == 0) {
+            dl_cli_man(stdout);
+            return DL_EXIT_OK;
+        }
         if (i + 1 < argc) {
             for (size_t k = 0; dl_cmds[k]; k++) {
                 if (strcmp(dl_cmds[k]->name, argv[i + 1]) == 0) {

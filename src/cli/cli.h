@@ -38,6 +38,29 @@ int dl_cli_main(int argc, char **argv);
 /* The table, NULL-terminated. */
 extern const struct dl_cmd *const dl_cmds[];
 
+/*
+ * The parts of `driftless --help` that belong to no command, shared by the
+ * help and the manual page. Each is text as --help prints it; globals,
+ * environment and exit_codes are a "Title:" line and then items, each
+ * "  TAG  description" with continuation lines indented further.
+ */
+struct dl_cli_help {
+    const char *tagline;     /* one line, after "driftless - " */
+    const char *synopsis;    /* the "Usage: ..." lines */
+    const char *description; /* one paragraph */
+    const char *globals;     /* "Global options:" and the options */
+    const char *environment; /* "Environment:" and the variables */
+    const char *exit_codes;  /* "Exit codes:" and the codes */
+};
+extern const struct dl_cli_help dl_cli_help;
+
+/*
+ * Write driftless(1), the manual page (roff, man macros), to out: the main
+ * help and the usage text of every command in dl_cmds, converted (man.c).
+ * `driftless help --man` prints it; docs/driftless.1 is its output.
+ */
+void dl_cli_man(FILE *out);
+
 /* Print cmd's usage to out. */
 void dl_cli_usage(const struct dl_cmd *cmd, FILE *out);
 

@@ -43,6 +43,7 @@ const struct dl_cmd dl_cmd_plan = {
         "                      NO_COLOR)\n"
         "  --out FILE          also save the plan as JSON, for `driftless "
         "apply --plan`\n"
+        "                      (default: none)\n"
         "  --detailed-exitcode exit 2 when the plan has changes\n"
         "  -h, --help          show this help\n"
         "\n"

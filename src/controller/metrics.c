@@ -488,6 +488,7 @@ void dl_metrics_controller_init(struct dl_controller_metrics *cm)
     static const char *const chg[] = {"kind", "action"};
     static const char *const commit[] = {"commit"};
     static const char *const docs[] = {"project", "collection"};
+    static const char *const hyg[] = {"project", "kind", "name"};
     struct dl_metrics *m = dl_metrics_new();
 
     memset(cm, 0, sizeof(*cm));
@@ -517,6 +518,11 @@ void dl_metrics_controller_init(struct dl_controller_metrics *cm)
     cm->firestore_documents = must_register(
         m, DL_METRIC_GAUGE, "driftless_firestore_documents",
         "Documents observed in Firestore collections under a policy", docs, 2);
+    cm->hygiene_violating = must_register(
+        m, DL_METRIC_GAUGE, "driftless_hygiene_violating",
+        "Objects violating each hygiene policy (documents, tables, buckets) "
+        "in the last plan",
+        hyg, 3);
 }
 
 void dl_metrics_controller_dispose(struct dl_controller_metrics *cm)
@@ -550,6 +556,22 @@ void dl_metrics_controller_set_plan(struct dl_controller_metrics *cm,
         s = get_series(f, v);
         if (s)
             s->value += 1;
+    }
+    pthread_mutex_unlock(&f->reg->lock);
+
+    f = cm->hygiene_violating;
+    pthread_mutex_lock(&f->reg->lock);
+    family_clear_locked(f);
+    for (size_t i = 0; i < p->nresources; i++) {
+        const struct dl_plan_resource *r = p->resources[i];
+        const char *v[3] = {r->project, r->kind, r->name};
+        struct series *s;
+
+        if (!r->hygiene || r->error)
+            continue;
+        s = get_series(f, v);
+        if (s)
+            s->value = (double)r->hygiene->violating;
     }
     pthread_mutex_unlock(&f->reg->lock);
 }

@@ -126,6 +126,7 @@ char *dl_metrics_format_value(char *out, size_t size, double v);
  *   driftless_last_success_timestamp_seconds             gauge
  *   driftless_source_commit_info{commit}                 gauge (= 1)
  *   driftless_firestore_documents{project,collection}    gauge
+ *   driftless_hygiene_violating{project,kind,name}       gauge
  * Caller-owned: dl_metrics_controller_init, dl_metrics_controller_dispose.
  * The family pointers are owned by registry.
  */
@@ -139,6 +140,7 @@ struct dl_controller_metrics {
     struct dl_metric_family *last_success;
     struct dl_metric_family *source_commit;
     struct dl_metric_family *firestore_documents;
+    struct dl_metric_family *hygiene_violating;
 };
 
 /* Create a registry with the families above (no series yet). */
@@ -151,7 +153,11 @@ void dl_metrics_controller_dispose(struct dl_controller_metrics *cm);
  * kind, status) for every project and kind present in p, with all four
  * statuses (in_sync, drifted, missing, error) so that a count that drops to
  * zero reads 0 instead of vanishing. Series of projects/kinds no longer in
- * p are removed.
+ * p are removed. Likewise replace driftless_hygiene_violating: for each
+ * hygiene resource of p (FirestoreCollectionPolicy, BigQueryTablePolicy,
+ * StorageBucketPolicy) observed without error, the number of objects that
+ * violate its policy (documents, tables, buckets); a resource in error has
+ * no series (unknown, not 0).
  */
 void dl_metrics_controller_set_plan(struct dl_controller_metrics *cm,
                                     const struct dl_plan *p);

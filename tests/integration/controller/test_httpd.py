@@ -199,6 +199,7 @@ def check_metrics(port, plan, triggers_expected):
         "driftless_last_success_timestamp_seconds": "gauge",
         "driftless_source_commit_info": "gauge",
         "driftless_firestore_documents": "gauge",
+        "driftless_hygiene_violating": "gauge",
     }
     for name, typ in want.items():
         check(fams.get(name, {}).get("type") == typ, f"{name} is a {typ}")
@@ -215,6 +216,22 @@ def check_metrics(port, plan, triggers_expected):
             ok = False
             print(f"  driftless_resources{{{p},{k},{s}}} = {v}, want {n}")
     check(ok, "driftless_resources matches the plan's counts")
+    # driftless_hygiene_violating: each hygiene resource's violating count.
+    nhyg, ok = 0, True
+    for r in plan["resources"]:
+        if "hygiene" not in r or r.get("error"):
+            continue
+        nhyg += 1
+        v = metric_value(fams, "driftless_hygiene_violating",
+                         "driftless_hygiene_violating",
+                         {"project": r["project"], "kind": r["kind"],
+                          "name": r["name"]})
+        if v != r["hygiene"]["violating"]["total"]:
+            ok = False
+            print(f"  driftless_hygiene_violating{{{r['name']}}} = {v}, "
+                  f"want {r['hygiene']['violating']['total']}")
+    check(ok and nhyg > 0,
+          f"driftless_hygiene_violating matches the plan ({nhyg} policies)")
     check(metric_value(fams, "driftless_resources", "driftless_resources",
                        {"project": "acme-ml", "kind": "CloudRunService",
                         "status": "drifted"}) == 0,

@@ -2,7 +2,8 @@
 # check-docs.sh YAML_CHECK - the docs against the binary:
 #   1. every YAML file in docs/examples/ parses (libyaml, through
 #      yaml-check) and has the top-level keys its kind needs (a GitHub
-#      Actions workflow: on, jobs; a Cloud Build config: steps);
+#      Actions workflow: on, jobs; a Cloud Build config: steps; a trigger:
+#      name; check-ci-examples.py checks them further);
 #   2. every `driftless ...` command line in README.md, docs/*.md and
 #      docs/examples/* names a command that `driftless help` lists (or one
 #      of the commands still being written, listed below, reported as
@@ -29,6 +30,8 @@ while IFS= read -r line; do
         for want in on jobs; do
             [[ $k == *" $want "* ]] || { echo "FAIL $f: no top-level '$want'"; fail=1; }
         done ;;
+    */cloudbuild-triggers*)
+        [[ $k == *" name "* ]] || { echo "FAIL $f: no top-level 'name'"; fail=1; } ;;
     */cloudbuild*)
         [[ $k == *" steps "* ]] || { echo "FAIL $f: no top-level 'steps'"; fail=1; } ;;
     esac
@@ -125,7 +128,7 @@ while IFS=$'\t' read -r where cmd flags; do
     [ "$cmd" = help ] && cmd=""
     h=$(help_of "$cmd")
     for f in $flags; do
-        if ! grep -qE -- "(^|[ ,\[])$f([ =,]|$)" <<<"$h"; then
+        if ! grep -qE -- "(^|[ ,'\[])$f([ =,']|$)" <<<"$h"; then
             echo "FAIL $where: 'driftless $cmd' has no flag $f"
             fail=1
         fi

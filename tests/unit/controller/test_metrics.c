@@ -292,13 +292,29 @@ static void test_controller_families(void **state)
     r = dl_plan_add_resource(p, "p2", "IAMPolicyMember", "m");
     r->status = DL_PLAN_STATUS_MISSING;
     r->action = DL_PLAN_ACTION_REPORT;
+    r = dl_plan_add_resource(p, "p1", "FirestoreCollectionPolicy", "hb");
+    dl_plan_resource_hygiene(r)->violating = 105623;
+    dl_plan_resource_hygiene(r)->total = 106349;
+    r = dl_plan_add_resource(p, "p1", "BigQueryTablePolicy", "staging");
+    dl_plan_resource_hygiene(r)->violating = 0;
+    r = dl_plan_add_resource(p, "p2", "StorageBucketPolicy", "denied");
+    dl_plan_resource_hygiene(r);
+    dl_plan_resource_set_error(r, "HTTP 403 PERMISSION_DENIED: no");
     dl_metrics_controller_set_plan(&cm, p);
+    assert_true(get3(cm.hygiene_violating, "p1", "FirestoreCollectionPolicy",
+                     "hb") == 105623);
+    assert_true(get3(cm.hygiene_violating, "p1", "BigQueryTablePolicy",
+                     "staging") == 0);
+    /* In error: unknown, so no series (an alert must not read 0). */
+    assert_true(get3(cm.hygiene_violating, "p2", "StorageBucketPolicy",
+                     "denied") == -1);
+    assert_int_equal(dl_metrics_family_size(cm.hygiene_violating), 2);
     assert_true(get3(cm.resources, "p1", "CloudRunService", "in_sync") == 2);
     assert_true(get3(cm.resources, "p1", "CloudRunService", "drifted") == 1);
     assert_true(get3(cm.resources, "p1", "CloudRunService", "missing") == 0);
     assert_true(get3(cm.resources, "p1", "CloudRunService", "error") == 0);
     assert_true(get3(cm.resources, "p2", "IAMPolicyMember", "missing") == 1);
-    assert_int_equal(dl_metrics_family_size(cm.resources), 8);
+    assert_int_equal(dl_metrics_family_size(cm.resources), 20);
 
     /* A new plan without p2 drops its series; p1's drift went to 0. */
     dl_plan_free(p);
@@ -309,6 +325,8 @@ static void test_controller_families(void **state)
     assert_true(get3(cm.resources, "p1", "CloudRunService", "in_sync") == 1);
     assert_true(get3(cm.resources, "p2", "IAMPolicyMember", "missing") == -1);
     assert_int_equal(dl_metrics_family_size(cm.resources), 4);
+    /* The hygiene series of resources gone from the plan are gone. */
+    assert_int_equal(dl_metrics_family_size(cm.hygiene_violating), 0);
 
     dl_metrics_controller_record_pass(&cm, "success", 3 * DL_NS_PER_SEC,
                                       INT64_C(1767225600500000000));
