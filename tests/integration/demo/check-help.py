@@ -11,7 +11,8 @@ really accepts. Then, in `driftless CMD --help`:
   - every accepted flag has an item ("  --flag ..." at the start of a line);
   - every item's flag is accepted (no documented flag that does not exist);
   - every item whose flag takes a value says its default ("default"),
-    or that it is "repeatable", or what happens without it ("without it").
+    or that it is "repeatable" or "(required)", or what happens without it
+    ("without it").
 The global options (parsed by hand in cli.c) are checked the same way
 against `driftless --help`'s "Global options:" items.
 Usage: check-help.py DRIFTLESS SOURCE_DIR
@@ -81,7 +82,7 @@ def table_flags(cmd):
 
 
 def default_said(desc):
-    return re.search(r"\(default|default:|repeatable|without it",
+    return re.search(r"\(default|default:|\(required\)|repeatable|without it",
                      desc) is not None
 
 

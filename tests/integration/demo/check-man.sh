@@ -7,7 +7,7 @@ set -euo pipefail
 top=${DL_SOURCE_DIR:?}
 dl=${DL_BINARY_DIR:?}/driftless
 page=$top/docs/driftless.1
-fresh=$(mktemp)
+fresh=$(mktemp --suffix=.1)
 trap 'rm -f "$fresh"' EXIT
 fail=0
 
