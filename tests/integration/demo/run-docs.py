@@ -61,8 +61,45 @@ SERVER = "driftless run serves until stopped, from a network URL"
 APPLY = ("changes the sandbox's state; apply is run end to end by the "
          "demo-end-to-end test and saved plans by integration-apply-*")
 
+IMPORT = ("writes a new desired-state tree for a live project: the same "
+          "import -> validate -> plan --detailed-exitcode round trip runs "
+          "in integration-import-* (tests/integration/import), on the first "
+          "user's project too")
+FUZZ = ("a second, clang libFuzzer build of the tree; the corpora replay "
+        "as the fuzz-replay-* tests")
+
 # (file, command) -> (class, where, expected exit codes) or (SKIP, reason)
 COMMANDS = {
+    ("docs/cli.md", "driftless import --project nba-props-platform "
+     "--region us-west2"): (SKIP, IMPORT),
+    ("docs/cli.md", "driftless import --project acme-prod --region "
+     "us-central1 --region europe-west1 --out platform/acme-prod"):
+        (SKIP, IMPORT),
+    ("docs/cli.md", "driftless plan --source platform/acme-prod --path . "
+     "--detailed-exitcode"): (SKIP, IMPORT),
+    ("docs/getting-started.md", "driftless import --project my-project-id "
+     "--region us-west2"): (SKIP, IMPORT),
+    ("docs/getting-started.md", "driftless plan --detailed-exitcode"):
+        (SKIP, IMPORT),
+    ("docs/reliability.md", "CC=clang cmake -B build-fuzz -DDL_FUZZ=ON "
+     "-DCMAKE_BUILD_TYPE=RelWithDebInfo"): (SKIP, FUZZ),
+    ("docs/reliability.md", "cmake --build build-fuzz -j2"): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     't=gcp_cloud_run'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'mkdir -p /tmp/fz-$t && cp tests/fuzz/corpus/$t/* /tmp/fz-$t/'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'cat tests/fuzz/gcp_json.dict tests/fuzz/$t.dict > /tmp/$t.dict'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'nice build-fuzz/tests/fuzz/fuzz_$t -max_total_time=600 -timeout=20 -rss_limit_mb=2048 -dict=/tmp/$t.dict -print_final_stats=1 /tmp/fz-$t'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'mkdir /tmp/min /tmp/old'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'cp tests/fuzz/corpus/$t/{seed,tricky,regress}-* /tmp/min/ 2>/dev/null'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'cp tests/fuzz/corpus/$t/fuzz-* /tmp/old/ 2>/dev/null'): (SKIP, FUZZ),
+    ("docs/reliability.md",
+     'build-fuzz/tests/fuzz/fuzz_$t -merge=1 -use_counters=0 /tmp/min /tmp/old /tmp/fz-$t'): (SKIP, FUZZ),
     # README.md
     ("README.md", "scripts/demo"):
         (SKIP, "the demo-end-to-end test runs it, with its output checked"),
