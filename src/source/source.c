@@ -143,7 +143,7 @@ static void prov_build(struct source_impl *impl)
     git_tree *tree = NULL, *ptree = NULL;
     git_revwalk *walk = NULL;
     git_oid id;
-    int ok = 0;
+    int ok = 0, e;
 
     if (git_commit_lookup(&head, impl->repo, &impl->commit) < 0 ||
         git_commit_tree(&tree, head) < 0 ||
@@ -157,7 +157,7 @@ static void prov_build(struct source_impl *impl)
     if (git_revwalk_new(&walk, impl->repo) < 0 ||
         git_revwalk_push(walk, &impl->commit) < 0)
         goto done;
-    while (git_revwalk_next(&id, walk) == 0) {
+    while ((e = git_revwalk_next(&id, walk)) == 0) {
         unsigned np;
 
         if (git_commit_lookup(&c, impl->repo, &id) < 0 ||
@@ -167,9 +167,9 @@ static void prov_build(struct source_impl *impl)
         if (np == 0 && prov_diff(p, impl->repo, NULL, tree) < 0)
             goto done;
         for (unsigned i = 0; i < np; i++) {
-            int e = git_commit_parent(&parent, c, i) < 0 ||
-                    git_commit_tree(&ptree, parent) < 0 ||
-                    prov_diff(p, impl->repo, ptree, tree) < 0;
+            e = git_commit_parent(&parent, c, i) < 0 ||
+                git_commit_tree(&ptree, parent) < 0 ||
+                prov_diff(p, impl->repo, ptree, tree) < 0;
 
             git_tree_free(ptree);
             git_commit_free(parent);
@@ -199,7 +199,8 @@ static void prov_build(struct source_impl *impl)
         tree = NULL;
         c = NULL;
     }
-    ok = 1;
+    /* A walk cut short (a missing object) would miss changes: blame all. */
+    ok = e == GIT_ITEROVER;
 done:
     if (!ok) {
         git_error_clear();
