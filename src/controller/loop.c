@@ -283,7 +283,19 @@ static void log_pass(const struct dl_status_pass *sp, const struct dl_plan *p)
     dl_buf_dispose(&f);
 }
 
-/* Append "what: s" (s may be NULL) to the pass's message. */
+/* Append s to the message of len bytes, cut to fit (with its NUL). */
+static void put_msg(struct dl_status_pass *sp, size_t *len, const char *s)
+{
+    size_t n = strlen(s), room = sizeof(sp->message) - 1 - *len;
+
+    if (n > room)
+        n = room;
+    memcpy(sp->message + *len, s, n);
+    *len += n;
+    sp->message[*len] = '\0';
+}
+
+/* Append "what: s" (s may be NULL) to the pass's message, cut to fit. */
 static void append_msg(struct dl_status_pass *sp, const char *what,
                        const char *s)
 {
@@ -291,12 +303,13 @@ static void append_msg(struct dl_status_pass *sp, const char *what,
 
     if (len + 3 >= sizeof(sp->message))
         return;
-    if (len > 0) {
-        memcpy(sp->message + len, "; ", 3);
-        len += 2;
+    if (len > 0)
+        put_msg(sp, &len, "; ");
+    put_msg(sp, &len, what);
+    if (s) {
+        put_msg(sp, &len, ": ");
+        put_msg(sp, &len, s);
     }
-    snprintf(sp->message + len, sizeof(sp->message) - len, "%s%s%s", what,
-             s ? ": " : "", s ? s : "");
 }
 
 enum dl_pass_result dl_loop_pass(struct dl_loop *l)

@@ -257,8 +257,12 @@ static int ct_poll(struct dl_http_transport *t, int64_t timeout_ns)
      * a transfer whose last bytes were read has no socket left, and
      * curl_multi_poll would sleep the whole timeout before the next
      * perform reports it done (measured: 1 s added to every runQuery).
+     * With no transfer at all (the client waits for a throttle or a retry
+     * backoff) curl_multi_poll sleeps the timeout: returning at once would
+     * spin until then (measured: 20 million turns in one org plan).
      */
-    if (timeout_ns > 0 && ct->running == before && still > 0) {
+    if (timeout_ns > 0 && ct->running == before &&
+        (still > 0 || ct->running == 0)) {
         long ms = (long)(timeout_ns / DL_NS_PER_MS), curl_ms = -1;
 
         if (ms > 1000)

@@ -145,15 +145,41 @@ static json_t *resource_json(const struct dl_plan_resource *r)
     return o;
 }
 
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+/* Where the root's (empty) resources array is in its text. */
+#define RESOURCES_AT "\n  \"resources\": []"
+
+/* Append text to out, every newline followed by pad. */
+static int put_indented(struct dl_buf *out, const char *text, const char *pad)
+{
+    const char *nl;
+
+    while ((nl = strchr(text, '\n')) != NULL) {
+        if (dl_buf_put(out, text, (size_t)(nl + 1 - text)) < 0 ||
+            dl_buf_puts(out, pad) < 0)
+            return -1;
+        text = nl + 1;
+    }
+    return dl_buf_puts(out, text);
+}
+
+/*
+ * The plan is written a resource at a time (one resource's JSON tree and
+ * text at a time, not the whole plan's: at org scale those were most of
+ * the plan's peak memory). The bytes are what json_dumps of the whole
+ * tree gives: the root is dumped with an empty resources array, and each
+ * resource, dumped on its own, goes in its place indented two levels
+ * (JSON text has no raw newline inside a string).
+ */
 int dl_plan_to_json(const struct dl_plan *p, struct dl_buf *out,
                     struct dl_err *err)
 {
     const struct dl_plan_resource **sorted = NULL;
-    json_t *root = NULL, *src, *res, *sum;
+    json_t *root = NULL, *src, *sum;
     struct dl_plan_summary s;
     char created[40];
-    char *text = NULL;
-    int rc;
+    char *text = NULL, *one = NULL, *at;
+    int rc, put = 0;
 
     rc = dl_plan_check(p, err);
     if (rc < 0)
@@ -169,11 +195,7 @@ int dl_plan_to_json(const struct dl_plan *p, struct dl_buf *out,
     set(root, "source", src);
     dl_time_format_rfc3339(created, sizeof(created), p->created_at);
     set(root, "created_at", str(created));
-    res = chk(json_array());
-    sorted = dl_plan_sorted(p);
-    for (size_t i = 0; i < p->nresources; i++)
-        push(res, resource_json(sorted[i]));
-    set(root, "resources", res);
+    set(root, "resources", json_array());
     dl_plan_summarize(p, &s);
     sum = chk(json_object());
     set(sum, "resources", json_integer(s.resources));
@@ -184,20 +206,43 @@ int dl_plan_to_json(const struct dl_plan *p, struct dl_buf *out,
     set(sum, "report", json_integer(s.report));
     set(sum, "error", json_integer(s.error));
     set(root, "summary", sum);
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (!text) {
-        /* Only invalid UTF-8 in a string gets here (jansson refuses it). */
-        rc = dl_err_set(err, DL_EINVALID,
-                        "plan holds a string that is not valid UTF-8");
-        goto done;
+    text = json_dumps(root, JSON_FLAGS);
+    if (!text)
+        goto not_utf8;
+    at = strstr(text, RESOURCES_AT);
+    if (!at)
+        dl_fatal("plan JSON has no resources array");
+    at += strlen(RESOURCES_AT) - 2; /* at "[]" */
+    put = dl_buf_put(out, text, (size_t)(at - text)) < 0;
+    sorted = dl_plan_sorted(p);
+    for (size_t i = 0; !put && i < p->nresources; i++) {
+        json_t *o = resource_json(sorted[i]);
+
+        one = json_dumps(o, JSON_FLAGS);
+        json_decref(o);
+        if (!one)
+            goto not_utf8;
+        put = dl_buf_puts(out, i == 0 ? "[\n    " : ",\n    ") < 0 ||
+              put_indented(out, one, "    ") < 0;
+        free(one);
+        one = NULL;
     }
-    if (dl_buf_puts(out, text) < 0 || dl_buf_putc(out, '\n') < 0) {
+    if (!put && p->nresources)
+        put = dl_buf_puts(out, "\n  ]") < 0 || dl_buf_puts(out, at + 2) < 0;
+    else if (!put)
+        put = dl_buf_puts(out, at) < 0;
+    if (put || dl_buf_putc(out, '\n') < 0) {
         rc = dl_err_set(err, DL_ELIMIT,
                         "plan JSON is larger than the output limit of %zu "
                         "bytes",
                         out->max);
         goto done;
     }
+    goto done;
+not_utf8:
+    /* Only invalid UTF-8 in a string gets here (jansson refuses it). */
+    rc = dl_err_set(err, DL_EINVALID,
+                    "plan holds a string that is not valid UTF-8");
 done:
     free(text);
     json_decref(root);

@@ -40,6 +40,9 @@ struct dl_cloud_run_location {
     /* Full revision name ("projects/p/locations/r/services/s/revisions/
      * s-00001-abc") -> the Revision as listed (annotations, conditions). */
     json_t *revisions;
+    /* Non-zero: keep of each service and revision only what the plan's
+     * diff reads (see dl_cloud_run_state.compact). */
+    int compact;
     int services_rc;  /* 0, or the DL_E* code of the failed services list */
     int revisions_rc; /* 0, or the DL_E* code of the failed revisions list */
     struct dl_err services_err, revisions_err; /* when *_rc < 0 */
@@ -49,6 +52,17 @@ struct dl_cloud_run_location {
 struct dl_cloud_run_state {
     struct dl_cloud_run_location **locs; /* each allocated once, stable */
     size_t nlocs;
+    /* Set before adding locations: keep of each listed service only the
+     * members the plan reads (name, labels, traffic, trafficStatuses,
+     * terminalCondition, reconciling, generation, etag, latest*Revision;
+     * of the template its serviceAccount, scaling,
+     * maxInstanceRequestConcurrency, timeout, the driftless.dev/commit and
+     * driftless.dev/dockerfile annotations and the first container's
+     * image, env and resources.limits) and of each revision those two
+     * annotations and its failed conditions (json null when it has
+     * neither). The plan sets it (at org scale the lists were half of its
+     * memory); import, which renders whole services, does not. */
+    int compact;
 };
 
 /*

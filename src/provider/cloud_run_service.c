@@ -49,6 +49,131 @@ static int nameless(int *rc, struct dl_err *err, const char *what)
     return 1;
 }
 
+/* Set in dst (sharing the values) the members of src named in keys. */
+static void keep(json_t *dst, json_t *src, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(src, *keys);
+
+        if (v)
+            json_object_set(dst, *keys, v);
+    }
+}
+
+/* A new object with src's members named in keys (sharing the values), or
+ * src itself (a new reference) when src is not an object. */
+static json_t *kept(json_t *src, const char *const *keys)
+{
+    json_t *out;
+
+    if (!json_is_object(src))
+        return json_incref(src);
+    out = json_object();
+    keep(out, src, keys);
+    return out;
+}
+
+/* Set dst[key] to v (a new reference) unless v is NULL. */
+static void set_kept(json_t *dst, const char *key, json_t *v)
+{
+    if (v)
+        json_object_set_new(dst, key, v);
+}
+
+/* What the plan reads of a listed service (dl_cloud_run_state.compact);
+ * a member that is not what Cloud Run sends is kept as it is. A new
+ * reference. */
+static json_t *compact_service(json_t *svc)
+{
+    static const char *const top[] = {"name",
+                                      "labels",
+                                      "traffic",
+                                      "trafficStatuses",
+                                      "terminalCondition",
+                                      "reconciling",
+                                      "generation",
+                                      "etag",
+                                      "latestCreatedRevision",
+                                      "latestReadyRevision",
+                                      NULL};
+    static const char *const tmpl_keys[] = {"serviceAccount", "scaling",
+                                            "maxInstanceRequestConcurrency",
+                                            "timeout", NULL};
+    static const char *const ann_keys[] = {DL_CLOUD_RUN_ANN_COMMIT,
+                                           DL_CLOUD_RUN_ANN_DOCKERFILE, NULL};
+    static const char *const c0_keys[] = {"image", "env", NULL};
+    static const char *const res_keys[] = {"limits", NULL};
+    json_t *out = json_object(), *t = json_object_get(svc, "template");
+    json_t *cs = json_object_get(t, "containers"), *c0 = json_array_get(cs, 0);
+    json_t *nt, *ncs, *nc;
+
+    keep(out, svc, top);
+    if (!json_is_object(t) || (cs && !json_is_array(cs)) ||
+        (c0 && !json_is_object(c0))) {
+        if (t)
+            json_object_set(out, "template", t);
+        return out;
+    }
+    nt = json_object();
+    keep(nt, t, tmpl_keys);
+    if (json_object_get(t, "annotations"))
+        set_kept(nt, "annotations",
+                 kept(json_object_get(t, "annotations"), ann_keys));
+    if (cs) {
+        ncs = json_array();
+        if (c0) {
+            nc = json_object();
+            keep(nc, c0, c0_keys);
+            if (json_object_get(c0, "resources"))
+                set_kept(nc, "resources",
+                         kept(json_object_get(c0, "resources"), res_keys));
+            json_array_append_new(ncs, nc);
+        }
+        json_object_set_new(nt, "containers", ncs);
+    }
+    json_object_set_new(out, "template", nt);
+    return out;
+}
+
+/* What the plan reads of a listed revision: its driftless annotations and
+ * its failed conditions (json_null(), allocating nothing, when it has
+ * neither). A new reference. */
+static json_t *compact_revision(json_t *rev)
+{
+    static const char *const ann_keys[] = {DL_CLOUD_RUN_ANN_COMMIT,
+                                           DL_CLOUD_RUN_ANN_DOCKERFILE, NULL};
+    json_t *ann = json_object_get(rev, "annotations");
+    json_t *conds = json_object_get(rev, "conditions"), *c, *failed = NULL;
+    json_t *out = NULL;
+    size_t i;
+
+    json_array_foreach(conds, i, c)
+    {
+        const char *state = json_string_value(json_object_get(c, "state"));
+
+        if (state && strcmp(state, "CONDITION_FAILED") == 0) {
+            if (!failed)
+                failed = json_array();
+            json_array_append(failed, c);
+        }
+    }
+    if (json_is_object(ann)) {
+        ann = kept(ann, ann_keys);
+        if (json_object_size(ann) == 0) {
+            json_decref(ann);
+            ann = NULL;
+        }
+    } else {
+        ann = NULL;
+    }
+    if (!ann && !failed)
+        return json_null();
+    out = json_object();
+    set_kept(out, "annotations", ann);
+    set_kept(out, "conditions", failed);
+    return out;
+}
+
 static int on_service(void *ud, json_t *item)
 {
     struct dl_cloud_run_location *l = ud;
@@ -56,7 +181,11 @@ static int on_service(void *ud, json_t *item)
 
     if (!name)
         return nameless(&l->services_rc, &l->services_err, "service");
-    json_object_set(l->services, dl_cloud_run_short_name(name), item);
+    if (l->compact)
+        json_object_set_new(l->services, dl_cloud_run_short_name(name),
+                            compact_service(item));
+    else
+        json_object_set(l->services, dl_cloud_run_short_name(name), item);
     return 0;
 }
 
@@ -67,7 +196,11 @@ static int on_revision(void *ud, json_t *item)
 
     if (!name)
         return nameless(&l->revisions_rc, &l->revisions_err, "revision");
-    json_object_set(l->revisions, name, item);
+    if (l->compact) {
+        json_object_set_new(l->revisions, name, compact_revision(item));
+    } else {
+        json_object_set(l->revisions, name, item);
+    }
     return 0;
 }
 
@@ -114,6 +247,7 @@ dl_cloud_run_state_add(struct dl_cloud_run_state *st, struct dl_gcp_client *gcp,
     l->region = dl_strdup(region);
     l->services = json_object();
     l->revisions = json_object();
+    l->compact = st->compact;
     st->locs = dl_reallocarray(st->locs, st->nlocs + 1, sizeof(*st->locs));
     st->locs[st->nlocs++] = l;
 
@@ -162,6 +296,7 @@ static int observe(struct dl_pass *pass, struct dl_err *err)
     const struct dl_model *m = pass->model;
 
     (void)err;
+    st->compact = 1;
     pass->state[KIND] = st;
     for (size_t i = 0; i < m->n_resources; i++) {
         const struct dl_resource *r = m->resources[i];

@@ -22,7 +22,230 @@ struct source_impl {
      * resources come file by file, so one blame serves a whole file. */
     char *blame_path;
     git_blame *blame;
+    /* The files whose every line one commit wrote (see prov_build): built
+     * on the first blame, NULL before or when it could not be built. */
+    struct prov *prov;
 };
+
+/*
+ * Provenance without a blame per file. One walk of the history diffs every
+ * commit against its parents and finds, for each file of the commit, the
+ * commit that introduced its current content, when that is the only
+ * content the path ever had: then every line's blame is that commit, which
+ * is what git_blame_file would say. A file changed since, added by several
+ * commits, added by a merge, or added where the diff also deletes files (a
+ * rename libgit2's blame would follow) is "mixed" and is blamed as before.
+ */
+struct prov_file {
+    char *path;
+    git_oid blob;  /* its content in the source's commit */
+    git_oid intro; /* valid when nintro == 1 */
+    int nintro;
+    int mixed;
+    int lines; /* -1 until counted */
+};
+
+struct prov {
+    struct prov_file *f;
+    size_t n, cap;
+    /* Per commit of the walk: how many parents' diffs add each file with
+     * its current content, and which files that count is not 0 for. */
+    unsigned *added;
+    size_t *touched, ntouched;
+};
+
+static int prov_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct prov_file *)a)->path,
+                  ((const struct prov_file *)b)->path);
+}
+
+static int prov_key_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct prov_file *)elem)->path);
+}
+
+static struct prov_file *prov_find(struct prov *p, const char *path)
+{
+    return bsearch(path, p->f, p->n, sizeof(*p->f), prov_key_cmp);
+}
+
+static void prov_free(struct prov *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->f[i].path);
+    free(p->f);
+    free(p);
+}
+
+static int prov_collect(const char *root, const git_tree_entry *e, void *arg)
+{
+    struct prov *p = arg;
+    struct prov_file *f;
+
+    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+        return 0;
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 256;
+        p->f = dl_reallocarray(p->f, p->cap, sizeof(*p->f));
+    }
+    f = &p->f[p->n++];
+    memset(f, 0, sizeof(*f));
+    f->path = dl_asprintf("%s%s", root, git_tree_entry_name(e));
+    git_oid_cpy(&f->blob, git_tree_entry_id(e));
+    f->lines = -1;
+    return 0;
+}
+
+/* Diff one parent's tree (NULL for a root commit) against c's: count the
+ * files c adds with their current content, mark the others mixed. */
+static int prov_diff(struct prov *p, git_repository *repo, git_tree *ptree,
+                     git_tree *tree)
+{
+    git_diff *diff = NULL;
+    size_t n;
+    int deletes = 0;
+
+    if (git_diff_tree_to_tree(&diff, repo, ptree, tree, NULL) < 0)
+        return -1;
+    n = git_diff_num_deltas(diff);
+    for (size_t i = 0; i < n && !deletes; i++)
+        deletes = git_diff_get_delta(diff, i)->status == GIT_DELTA_DELETED;
+    for (size_t i = 0; i < n; i++) {
+        const git_diff_delta *d = git_diff_get_delta(diff, i);
+        struct prov_file *f;
+
+        if (d->status == GIT_DELTA_DELETED ||
+            !(f = prov_find(p, d->new_file.path)))
+            continue;
+        if (d->status == GIT_DELTA_ADDED && !deletes &&
+            git_oid_equal(&d->new_file.id, &f->blob)) {
+            size_t k = (size_t)(f - p->f);
+
+            if (p->added[k]++ == 0)
+                p->touched[p->ntouched++] = k;
+        } else {
+            f->mixed = 1;
+        }
+    }
+    git_diff_free(diff);
+    return 0;
+}
+
+/* Build impl->prov for the source's commit; on failure leave it NULL
+ * (every file is then blamed). */
+static void prov_build(struct source_impl *impl)
+{
+    struct prov *p = dl_calloc(1, sizeof(*p));
+    git_commit *head = NULL, *c = NULL, *parent = NULL;
+    git_tree *tree = NULL, *ptree = NULL;
+    git_revwalk *walk = NULL;
+    git_oid id;
+    int ok = 0, e;
+
+    if (git_commit_lookup(&head, impl->repo, &impl->commit) < 0 ||
+        git_commit_tree(&tree, head) < 0 ||
+        git_tree_walk(tree, GIT_TREEWALK_PRE, prov_collect, p) < 0)
+        goto done;
+    qsort(p->f, p->n, sizeof(*p->f), prov_cmp);
+    git_tree_free(tree);
+    tree = NULL;
+    p->added = dl_calloc(p->n ? p->n : 1, sizeof(*p->added));
+    p->touched = dl_calloc(p->n ? p->n : 1, sizeof(*p->touched));
+    if (git_revwalk_new(&walk, impl->repo) < 0 ||
+        git_revwalk_push(walk, &impl->commit) < 0)
+        goto done;
+    while ((e = git_revwalk_next(&id, walk)) == 0) {
+        unsigned np;
+
+        if (git_commit_lookup(&c, impl->repo, &id) < 0 ||
+            git_commit_tree(&tree, c) < 0)
+            goto done;
+        np = git_commit_parentcount(c);
+        if (np == 0 && prov_diff(p, impl->repo, NULL, tree) < 0)
+            goto done;
+        for (unsigned i = 0; i < np; i++) {
+            e = git_commit_parent(&parent, c, i) < 0 ||
+                git_commit_tree(&ptree, parent) < 0 ||
+                prov_diff(p, impl->repo, ptree, tree) < 0;
+
+            git_tree_free(ptree);
+            git_commit_free(parent);
+            ptree = NULL;
+            parent = NULL;
+            if (e)
+                goto done;
+        }
+        /* Introduced here: added against every parent (a merge that
+         * introduces content is left to blame). */
+        for (size_t t = 0; t < p->ntouched; t++) {
+            size_t i = p->touched[t];
+            struct prov_file *f = &p->f[i];
+            unsigned k = p->added[i];
+
+            p->added[i] = 0;
+            if (k < (np ? np : 1))
+                continue;
+            if (np > 1 || (f->nintro && !git_oid_equal(&f->intro, &id)))
+                f->mixed = 1;
+            git_oid_cpy(&f->intro, &id);
+            f->nintro++;
+        }
+        p->ntouched = 0;
+        git_tree_free(tree);
+        git_commit_free(c);
+        tree = NULL;
+        c = NULL;
+    }
+    /* A walk cut short (a missing object) would miss changes: blame all. */
+    ok = e == GIT_ITEROVER;
+done:
+    if (!ok) {
+        git_error_clear();
+        free(p->added);
+        free(p->touched);
+        prov_free(p);
+        p = NULL;
+    }
+    if (p) {
+        free(p->added);
+        free(p->touched);
+        p->added = NULL;
+        p->touched = NULL;
+    }
+    git_revwalk_free(walk);
+    git_tree_free(tree);
+    git_commit_free(c);
+    git_commit_free(head);
+    impl->prov = p;
+}
+
+/* Lines of a blob as blame counts them: a last line without \n counts. */
+static int prov_lines(git_repository *repo, struct prov_file *f)
+{
+    git_blob *b = NULL;
+    const char *s;
+    size_t len;
+    int n = 0;
+
+    if (f->lines >= 0)
+        return f->lines;
+    if (git_blob_lookup(&b, repo, &f->blob) < 0) {
+        git_error_clear();
+        return -1;
+    }
+    s = git_blob_rawcontent(b);
+    len = (size_t)git_blob_rawsize(b);
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '\n';
+    if (len && s[len - 1] != '\n')
+        n++;
+    git_blob_free(b);
+    f->lines = n;
+    return n;
+}
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
@@ -336,6 +559,7 @@ void dl_source_free(struct dl_source *s)
     if (impl) {
         git_blame_free(impl->blame);
         free(impl->blame_path);
+        prov_free(impl->prov);
         git_repository_free(impl->repo);
     }
     free(impl);
@@ -423,6 +647,7 @@ int dl_source_blame_line(struct dl_source *s, const char *file, int line,
     git_tree *tree = NULL;
     git_tree_entry *e = NULL;
     const git_blame_hunk *hunk;
+    struct prov_file *f;
     char *path = NULL, sid[8];
     int rc;
 
@@ -438,6 +663,23 @@ int dl_source_blame_line(struct dl_source *s, const char *file, int line,
     path = dl_strdup(file);
     if ((rc = dl_path_normalize(path, err)) < 0)
         goto done;
+    if (!impl->prov)
+        prov_build(impl);
+    f = impl->prov ? prov_find(impl->prov, path) : NULL;
+    if (f && !f->mixed && f->nintro == 1) {
+        int lines = prov_lines(impl->repo, f);
+
+        if (lines >= 0 && line > lines) {
+            rc = dl_err_set(err, DL_ENOTFOUND,
+                            "file '%s' has no line %d in commit %s", file, line,
+                            sid);
+            goto done;
+        }
+        if (lines >= 0) {
+            git_oid_tostr(out_commit, 41, &f->intro);
+            goto done;
+        }
+    }
     /* Check the file first: libgit2's own error would be less clear. */
     if (git_commit_lookup(&commit, impl->repo, &impl->commit) < 0 ||
         git_commit_tree(&tree, commit) < 0) {

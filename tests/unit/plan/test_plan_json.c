@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "plan/plan_json.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -88,6 +90,52 @@ static void test_round_trip_fixtures(void **state)
         dl_plan_free(p);
         dl_plan_free(q);
     }
+}
+
+/* The writer goes a resource at a time; its bytes are what jansson gives
+ * for the whole plan as one tree (what it wrote before), for every fixture
+ * and for a plan without resources. */
+static void check_whole_tree(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    char *whole;
+    size_t n;
+
+    if (!j)
+        fail_msg("not JSON: %s", je.text);
+    whole = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    n = strlen(whole);
+    assert_int_equal(strlen(text), n + 1);
+    assert_memory_equal(text, whole, n);
+    assert_int_equal(text[n], '\n');
+    free(whole);
+    json_decref(j);
+}
+
+static void test_written_as_whole_tree(void **state)
+{
+    struct dl_plan *empty = dl_plan_new();
+    char *a;
+
+    (void)state;
+    for (size_t i = 0; cases[i]; i++) {
+        size_t len;
+        char *in = read_fixture(cases[i], &len);
+        struct dl_plan *p = read_plan(in);
+
+        a = write_plan(p);
+        check_whole_tree(a);
+        free(a);
+        free(in);
+        dl_plan_free(p);
+    }
+    dl_plan_set_source(empty, "file:///r", "", "", "", 0);
+    a = write_plan(empty);
+    assert_non_null(strstr(a, "\"resources\": [],"));
+    check_whole_tree(a);
+    free(a);
+    dl_plan_free(empty);
 }
 
 /* A plan built in code with every feature round-trips too. */
@@ -512,6 +560,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_fixtures),
+        cmocka_unit_test(test_written_as_whole_tree),
         cmocka_unit_test(test_round_trip_built),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_errors),

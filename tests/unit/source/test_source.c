@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <git2.h>
 
 #include "fixture.h"
 #include "source/source.h"
@@ -363,6 +364,79 @@ static void blame(void **state)
     dl_source_free(s);
 }
 
+/* What libgit2's blame says of line `line` (rc as dl_source_blame_line's
+ * for a missing line). */
+static int git_says(const char *dir, const char *file, int line, char out[41])
+{
+    git_repository *r = NULL;
+    git_blame *b = NULL;
+    git_blame_options bo = GIT_BLAME_OPTIONS_INIT;
+    const git_blame_hunk *h;
+    int rc = DL_ENOTFOUND;
+
+    assert_int_equal(git_repository_open(&r, dir), 0);
+    assert_int_equal(git_blame_file(&b, r, file, &bo), 0);
+    h = git_blame_get_hunk_byline(b, (size_t)line);
+    if (h) {
+        git_oid_tostr(out, 41, &h->final_commit_id);
+        rc = 0;
+    }
+    git_blame_free(b);
+    git_repository_free(r);
+    return rc;
+}
+
+/* The one-walk provenance gives what a blame per file gives, on a history
+ * with a file never changed, a changed one, an exact rename, a rename with
+ * an edit, a file deleted and added again, files added on a merged branch,
+ * an empty file and one without a final newline. */
+static void blame_matches_libgit2(void **state)
+{
+    static const char *files[] = {
+        "keep.yaml",  "changed.yaml", "moved.yaml", "edited-move.yaml",
+        "again.yaml", "branch.yaml",  "main.yaml",  "empty.yaml",
+        "nonl.yaml",  "dir/deep.yaml"};
+    char *dir = dl_asprintf("%s/hist", root);
+    struct dl_source *s;
+    struct dl_err err = {0};
+    char got[41], want[41];
+
+    (void)state;
+    assert_int_equal(
+        fx_sh("set -e; git init -q -b main '%s'; cd '%s';"
+              "mkdir dir desired-state; : > desired-state/p.yaml;"
+              "printf 'a\\nb\\n' > keep.yaml;"
+              "printf 'a\\nb\\nc\\n' > changed.yaml;"
+              "printf 'm\\nn\\n' > old.yaml;"
+              "printf '1\\n2\\n3\\n4\\n5\\n6\\n7\\n8\\n' > e.yaml;"
+              "printf 'x\\n' > again.yaml; : > empty.yaml;"
+              "printf 'p\\nq' > nonl.yaml; printf 'd\\n' > dir/deep.yaml;"
+              "git add -A; git commit -q -m h1;"
+              "printf 'a\\nB\\nc\\n' > changed.yaml; git mv old.yaml "
+              "moved.yaml; git rm -q again.yaml; git commit -q -am h2;"
+              "git mv e.yaml edited-move.yaml; printf '9\\n' >> "
+              "edited-move.yaml; printf 'x\\n' > again.yaml; git add -A;"
+              "git commit -q -m h3; git checkout -q -b side;"
+              "printf 'b\\n' > branch.yaml; git add -A; git commit -q -m h4;"
+              "git checkout -q main; printf 'k\\n' > main.yaml; git add -A;"
+              "git commit -q -m h5; git merge -q --no-ff -m h6 side",
+              dir, dir),
+        0);
+    s = open_ok(dir, NULL, NULL);
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+        for (int line = 1; line <= 10; line++) {
+            int w = git_says(dir, files[i], line, want);
+            int g = dl_source_blame_line(s, files[i], line, got, &err);
+
+            assert_int_equal(g, w);
+            if (w == 0)
+                assert_string_equal(got, want);
+        }
+    }
+    dl_source_free(s);
+    free(dir);
+}
+
 static void open_tree(void **state)
 {
     struct dl_source *s = open_ok(repo.dir, NULL, NULL);
@@ -410,6 +484,7 @@ int main(void)
         cmocka_unit_test(resolve),
         cmocka_unit_test(contains),
         cmocka_unit_test(blame),
+        cmocka_unit_test(blame_matches_libgit2),
         cmocka_unit_test(open_tree),
         cmocka_unit_test(is_url),
     };
