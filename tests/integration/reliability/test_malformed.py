@@ -311,11 +311,13 @@ def main():
     case = sys.argv[1] if len(sys.argv) > 1 else "plan"
     tmp = tempfile.mkdtemp()
     repo = make_repo(tmp)
+    saved = admin("GET", "/_fake/v1/state")
     try:
         seed()
         {"plan": case_plan, "apply": case_apply}[case](repo)
     finally:
         admin("PUT", "/_fake/v1/faults", {})
+        admin("PUT", "/_fake/v1/state", saved)
     if failures:
         print("%d failure(s)" % len(failures), file=sys.stderr)
         sys.exit(1)
