@@ -540,8 +540,10 @@ static int submit(struct dl_gcp_client *c, const struct dl_gcp_request *q,
         free(body);
         r->ctype_header = dl_strdup("Content-Type: application/json");
     } else if (q->raw_body) {
-        r->body = dl_strdup(q->raw_body);
-        r->body_len = strlen(q->raw_body);
+        r->body_len = q->raw_body_len ? q->raw_body_len : strlen(q->raw_body);
+        r->body = dl_malloc(r->body_len + 1);
+        memcpy(r->body, q->raw_body, r->body_len);
+        r->body[r->body_len] = '\0';
         r->ctype_header =
             dl_asprintf("Content-Type: %s",
                         q->content_type ? q->content_type : "application/json");
@@ -813,6 +815,7 @@ static int start(struct dl_gcp_client *c, struct req *r)
     x->url = r->url;
     x->body = r->body;
     x->body_len = r->body_len;
+    x->http2 = (r->flags & DL_GCP_HTTP2) != 0;
     x->timeout_ns = c->o.attempt_timeout_ns;
     x->stall_timeout_ns = 0;
     if (r->on_data) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gcp/error.h"
+#include "gcp/firestore_grpc.h"
 #include "gcp/gcp_int.h"
 #include "gcp/json_stream.h"
 #include "util/alloc.h"
@@ -386,19 +387,22 @@ struct query {
     int resumes;        /* runQuery requests sent again after a cut */
     size_t ndocs_sent;  /* ndocs when the current request was sent */
     struct dl_buf last; /* the name of the last document delivered */
+    char *parent;
+    enum dl_firestore_protocol proto; /* asked for */
+    int grpc;                         /* this request goes over gRPC */
+    int grpc_code;                    /* its grpc-status; -1 when it had none */
+    struct dl_grpc_framer fr;
 };
 
 #define STOP_CODE DL_ECANCELLED
 
-static int on_element(void *ud, const char *p, size_t len)
+/* Deliver one element (REST or gRPC); disposes el. */
+static int deliver(struct query *q, struct dl_firestore_element *el_)
 {
-    struct query *q = ud;
-    struct dl_firestore_element el;
+    struct dl_firestore_element el = *el_;
     json_t *e;
     int rc = 0;
 
-    if (dl_firestore_element_parse(&el, p, len, &q->err) < 0)
-        return q->err.code;
     e = el.error;
     if (el.done)
         q->saw_done = 1;
@@ -432,16 +436,54 @@ static int on_element(void *ud, const char *p, size_t len)
     return rc;
 }
 
+static int on_element(void *ud, const char *p, size_t len)
+{
+    struct query *q = ud;
+    struct dl_firestore_element el;
+
+    if (dl_firestore_element_parse(&el, p, len, &q->err) < 0)
+        return q->err.code;
+    return deliver(q, &el);
+}
+
+static int on_grpc_message(void *ud, const uint8_t *p, size_t len)
+{
+    struct query *q = ud;
+    struct dl_firestore_element el;
+
+    if (dl_firestore_grpc_decode_response(&el, p, len, &q->err) < 0) {
+        dl_firestore_element_dispose(&el);
+        return q->err.code;
+    }
+    return deliver(q, &el);
+}
+
 static int on_query_data(void *ud, const char *data, size_t len)
 {
     struct query *q = ud;
 
+    if (q->grpc)
+        return dl_grpc_framer_feed(&q->fr, data, len, &q->err);
     return dl_json_splitter_feed(&q->sp, data, len, &q->err);
+}
+
+/* Reset the stream readers for a new request. */
+static void query_readers_init(struct query *q)
+{
+    dl_json_splitter_init_raw(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
+    dl_grpc_framer_init(&q->fr, DL_FIRESTORE_MAX_ELEMENT, on_grpc_message, q);
+}
+
+static void query_readers_dispose(struct query *q)
+{
+    dl_json_splitter_dispose(&q->sp);
+    dl_grpc_framer_dispose(&q->fr);
 }
 
 static void query_free(struct query *q)
 {
-    dl_json_splitter_dispose(&q->sp);
+    query_readers_dispose(q);
+    free(q->parent);
     dl_buf_dispose(&q->last);
     json_decref(q->sq);
     free(q->path);
@@ -449,6 +491,147 @@ static void query_free(struct query *q)
 }
 
 static int query_send(struct query *q, int64_t delay_ns, struct dl_err *err);
+static void on_query_done(struct dl_gcp_client *c, int rc,
+                          const struct dl_gcp_response *r,
+                          const struct dl_err *err, void *ud);
+
+/* ---- runQuery over gRPC (firestore_grpc.h) ---- */
+
+int dl_firestore_protocol_parse(const char *s, enum dl_firestore_protocol *out,
+                                struct dl_err *err)
+{
+    if (!s || !*s || !strcmp(s, "auto"))
+        *out = DL_FIRESTORE_AUTO;
+    else if (!strcmp(s, "grpc"))
+        *out = DL_FIRESTORE_GRPC;
+    else if (!strcmp(s, "rest"))
+        *out = DL_FIRESTORE_REST;
+    else
+        return dl_err_set(err, DL_EINVALID,
+                          "DRIFTLESS_FIRESTORE_PROTOCOL: '%s' is not auto, "
+                          "grpc or rest",
+                          s);
+    return 0;
+}
+
+static int query_send_grpc(struct query *q, int64_t delay_ns,
+                           struct dl_err *err)
+{
+    struct dl_gcp_request req;
+    struct dl_buf body = DL_BUF_INIT(DL_BUF_NOCAP);
+    struct dl_buf params = DL_BUF_INIT(DL_BUF_NOCAP);
+    const char *d = strstr(q->parent, "/documents");
+    size_t dblen = d ? (size_t)(d - q->parent) : strlen(q->parent);
+    char *prefix = NULL;
+    int rc;
+
+    rc = dl_firestore_grpc_encode_query(&body, q->parent, q->sq, err);
+    if (rc < 0)
+        goto done;
+    /* Routing headers, as Google's client libraries send them. */
+    prefix = dl_asprintf("google-cloud-resource-prefix: %.*s", (int)dblen,
+                         q->parent);
+    (void)dl_buf_puts(&params, "x-goog-request-params: database=");
+    for (size_t i = 0; i < dblen; i++)
+        (void)(q->parent[i] == '/' ? dl_buf_puts(&params, "%2F")
+                                   : dl_buf_putc(&params, q->parent[i]));
+    q->ndocs_sent = q->ndocs;
+    memset(&req, 0, sizeof(req));
+    req.api = DL_GCP_FIRESTORE;
+    req.method = "POST";
+    req.path = DL_FIRESTORE_GRPC_RUN_QUERY;
+    req.raw_body = body.ptr;
+    req.raw_body_len = body.len;
+    req.content_type = "application/grpc";
+    req.headers[0] = "TE: trailers";
+    req.headers[1] = prefix;
+    req.headers[2] = dl_buf_cstr(&params);
+    req.retry = DL_GCP_RETRY_READ;
+    req.flags = DL_GCP_RAW | DL_GCP_HTTP2;
+    req.deadline_ns = DL_FIRESTORE_QUERY_BUDGET_NS;
+    req.delay_ns = delay_ns;
+    req.on_data = on_query_data;
+    req.done = on_query_done;
+    req.ud = q;
+    rc = dl_gcp_submit(q->c, &req, err);
+done:
+    free(prefix);
+    dl_buf_dispose(&params);
+    dl_buf_dispose(&body);
+    return rc;
+}
+
+/*
+ * The outcome of a gRPC exchange the client ended with rc: a gRPC answer
+ * is an HTTP 200 whose status is grpc-status (trailers, or the headers of
+ * a trailers-only answer). Sets q->grpc_code (-1: the server did not
+ * answer in gRPC) and *err to q->err when it describes the failure.
+ */
+static int grpc_outcome(struct query *q, int rc,
+                        const struct dl_gcp_response *r,
+                        const struct dl_err **err)
+{
+    char ctype[64] = "", msg[256];
+    int code = 0;
+
+    q->grpc_code = -1;
+    if (rc < 0) {
+        if (q->err.code < 0)
+            *err = &q->err;
+        return rc;
+    }
+    if (!dl_http_xfer_header(r->xfer, "content-type", ctype, sizeof(ctype)) ||
+        strncmp(ctype, "application/grpc", 16) != 0) {
+        rc = dl_err_set(&q->err, DL_EINVALID,
+                        "runQuery over gRPC: HTTP %d answer of type '%s'",
+                        r->http_status, ctype);
+    } else if (!dl_grpc_status(r->xfer, &code, msg, sizeof(msg))) {
+        rc = dl_err_set(&q->err, DL_ETRANSIENT,
+                        "runQuery over gRPC: the answer ended without "
+                        "grpc-status after %zu documents",
+                        q->ndocs);
+    } else if (code != 0) {
+        const char *name = dl_gcp_rpc_code_name(code);
+
+        q->grpc_code = code;
+        rc = dl_gcp_status_to_code(name, dl_gcp_rpc_code_http(code));
+        dl_err_set(&q->err, rc < 0 ? rc : DL_ERROR,
+                   "runQuery over gRPC: %s%s%s (after %zu documents)",
+                   name ? name : "UNKNOWN", msg[0] ? ": " : "", msg, q->ndocs);
+        snprintf(q->err.google_status, sizeof(q->err.google_status), "%s",
+                 name ? name : "UNKNOWN");
+        q->err.http_status = dl_gcp_rpc_code_http(code);
+        rc = q->err.code;
+    } else {
+        q->grpc_code = 0;
+        rc = dl_grpc_framer_finish(&q->fr, &q->err);
+    }
+    if (rc < 0)
+        *err = &q->err;
+    return rc;
+}
+
+/* In auto mode, send q over REST when its gRPC listing failed before its
+ * first document for a reason REST may not share: no gRPC answer at all
+ * (HTTP/2 not spoken, an HTTP error such as 404 or 415, another content
+ * type, a transport failure), UNIMPLEMENTED, or a transient status (REST
+ * requests get the client's retries). 0 when sent. */
+static int query_fallback(struct query *q, int rc, const struct dl_err *why)
+{
+    struct dl_err e;
+
+    if (q->proto != DL_FIRESTORE_AUTO || q->ndocs > 0 || q->stopped ||
+        (q->grpc_code < 0 && rc == DL_ECANCELLED) ||
+        (q->grpc_code >= 0 && q->grpc_code != 12 && rc != DL_ETRANSIENT))
+        return -1;
+    dl_info("runQuery: the gRPC listing failed (%s); listing over REST",
+            why ? why->msg : "");
+    q->grpc = 0;
+    query_readers_dispose(q);
+    query_readers_init(q);
+    dl_err_clear(&q->err);
+    return query_send(q, 0, &e) < 0 ? -1 : 0;
+}
 
 /* Send q again after a cut stream, from after the last document delivered
  * (the same order, each document once). 0 when sent. */
@@ -472,8 +655,8 @@ static int query_resume(struct query *q, const struct dl_err *why)
                             json_pack("{s:[{s:s}],s:b}", "values",
                                       "referenceValue", dl_buf_cstr(&q->last),
                                       "before", 0));
-    dl_json_splitter_dispose(&q->sp);
-    dl_json_splitter_init_raw(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
+    query_readers_dispose(q);
+    query_readers_init(q);
     dl_err_clear(&q->err);
     /* 0.25 s, 0.5 s, 1 s, ... */
     return query_send(q, (DL_NS_PER_SEC / 4) << (q->resumes - 1), &e) < 0 ? -1
@@ -487,9 +670,14 @@ static void on_query_done(struct dl_gcp_client *c, int rc,
     struct query *q = ud;
     json_t *n;
 
-    (void)r;
+    if (q->grpc && !q->stopped)
+        rc = grpc_outcome(q, rc, r, &err);
+    if (q->grpc && rc < 0 && query_fallback(q, rc, err) == 0)
+        return;
     if (q->stopped) {
         rc = 0;
+    } else if (q->grpc) {
+        /* grpc_outcome said it all */
     } else if (rc < 0) {
         /* A stream error of our own says more than "aborted by callback". */
         if (q->err.code < 0)
@@ -512,8 +700,12 @@ static void on_query_done(struct dl_gcp_client *c, int rc,
 static int query_send(struct query *q, int64_t delay_ns, struct dl_err *err)
 {
     struct dl_gcp_request req;
-    json_t *body = json_pack("{s:O}", "structuredQuery", q->sq);
+    json_t *body;
     int rc;
+
+    if (q->grpc)
+        return query_send_grpc(q, delay_ns, err);
+    body = json_pack("{s:O}", "structuredQuery", q->sq);
 
     q->ndocs_sent = q->ndocs;
     memset(&req, 0, sizeof(req));
@@ -553,21 +745,35 @@ int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
                                   dl_firestore_doc_fn fn, dl_gcp_op_fn done,
                                   void *ud, struct dl_err *err)
 {
-    struct query *q = dl_calloc(1, sizeof(*q));
+    struct query *q;
+    enum dl_firestore_protocol proto;
     int rc;
 
+    if (dl_firestore_protocol_parse(getenv("DRIFTLESS_FIRESTORE_PROTOCOL"),
+                                    &proto, err) < 0)
+        return DL_EINVALID;
+    q = dl_calloc(1, sizeof(*q));
+    q->proto = proto;
     q->c = c;
     q->path = dl_asprintf("/v1/%s:runQuery", parent);
     q->sq = json_deep_copy(structured_query);
     if (!q->sq)
         q->sq = json_object();
     q->ordered = resumable(q->sq);
+    q->parent = dl_strdup(parent);
+    q->grpc = q->proto != DL_FIRESTORE_REST;
     dl_buf_init(&q->last, DL_BUF_NOCAP);
-    dl_json_splitter_init_raw(&q->sp, DL_FIRESTORE_MAX_ELEMENT, on_element, q);
+    query_readers_init(q);
     q->fn = fn;
     q->done = done;
     q->ud = ud;
     rc = query_send(q, 0, err);
+    if (rc == DL_EINVALID && q->grpc && q->proto == DL_FIRESTORE_AUTO) {
+        /* a query the gRPC encoder does not know: REST */
+        q->grpc = 0;
+        dl_err_clear(err);
+        rc = query_send(q, 0, err);
+    }
     if (rc < 0)
         query_free(q);
     return rc;

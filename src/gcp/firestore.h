@@ -52,7 +52,29 @@ typedef int (*dl_firestore_doc_fn)(void *ud, json_t *doc);
 int dl_firestore_run_query(struct dl_gcp_client *c, const char *parent,
                            json_t *structured_query, dl_firestore_doc_fn fn,
                            void *ud, size_t *ndocs, struct dl_err *err) DL_WUR;
-/* Asynchronous form: done's result is a JSON integer (documents read). */
+/*
+ * How runQuery lists (DRIFTLESS_FIRESTORE_PROTOCOL, read at each call):
+ * "auto" (the default) sends the query over gRPC (HTTP/2: prior
+ * knowledge on the emulator's plain http, ALPN h2 over TLS) and falls back
+ * to REST when that fails before its first document with no gRPC answer
+ * (HTTP/2 not spoken, an HTTP error such as 404 or 415, a transport
+ * failure), UNIMPLEMENTED or a transient status, or when the query holds
+ * what the gRPC encoder does not know (e.g. "where"); "grpc" never falls
+ * back; "rest" is the JSON API only. Documents, resumes and errors are the
+ * same either way (docs/internals/gcp.md).
+ */
+enum dl_firestore_protocol {
+    DL_FIRESTORE_AUTO,
+    DL_FIRESTORE_GRPC,
+    DL_FIRESTORE_REST
+};
+
+/* Parse "auto", "grpc" or "rest" (NULL or "": auto). DL_EINVALID else. */
+int dl_firestore_protocol_parse(const char *s, enum dl_firestore_protocol *out,
+                                struct dl_err *err) DL_WUR;
+
+/* Asynchronous form: done's result is a JSON integer (documents read).
+ * DL_EINVALID when DRIFTLESS_FIRESTORE_PROTOCOL is not a known value. */
 int dl_firestore_run_query_submit(struct dl_gcp_client *c, const char *parent,
                                   json_t *structured_query,
                                   dl_firestore_doc_fn fn, dl_gcp_op_fn done,

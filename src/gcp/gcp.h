@@ -53,6 +53,9 @@ enum dl_gcp_retry {
 /* struct dl_gcp_request.flags */
 #define DL_GCP_NO_AUTH 0x1u /* send no Authorization header */
 #define DL_GCP_RAW 0x2u     /* do not parse the 2xx body as JSON */
+#define DL_GCP_HTTP2                                                           \
+    0x4u /* HTTP/2 only: prior knowledge on http://                            \
+            (gRPC); https:// negotiates it by ALPN */
 
 /* What a completed request delivers to its callback. */
 struct dl_gcp_response {
@@ -91,10 +94,11 @@ struct dl_gcp_request {
                                  API's base, or an absolute URL */
     json_t *body;             /* JSON body (borrowed, serialised at submit) */
     const char *raw_body;     /* instead of body: sent as is */
+    size_t raw_body_len;      /* its length (binary); 0: strlen(raw_body) */
     const char *content_type; /* for raw_body; default JSON */
     const char *headers[4];   /* extra "Name: value" headers, NULL-ended */
     enum dl_gcp_retry retry;
-    unsigned flags;         /* DL_GCP_NO_AUTH, DL_GCP_RAW */
+    unsigned flags;         /* DL_GCP_NO_AUTH, DL_GCP_RAW, DL_GCP_HTTP2 */
     int64_t deadline_ns;    /* time budget including retries; 0: default */
     int64_t delay_ns;       /* wait this long before the first attempt */
     size_t max_body;        /* body cap; 0: client default */

@@ -54,6 +54,8 @@ struct dl_http_xfer {
     int64_t stall_timeout_ns;   /* fail when no byte arrives for this long
                                    (also before the first); 0: none */
     int64_t connect_timeout_ns; /* 0: transport default */
+    int http2;                  /* HTTP/2 only: prior knowledge on http://
+                                   (gRPC); https:// always offers h2 */
     dl_http_data_fn on_data;    /* optional streaming sink for 2xx bodies */
     dl_http_done_fn on_done;
     void *ud; /* for the caller */

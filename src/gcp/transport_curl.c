@@ -102,7 +102,20 @@ static int ct_start(struct dl_http_transport *t, struct dl_http_xfer *x,
     curl_easy_setopt(e, CURLOPT_PRIVATE, p);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    if (strncmp(x->url, "http://", 7) != 0) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    } else if (x->http2) {
+        /* h2c (gRPC to the Firestore emulator) on a connection of its own:
+         * the emulator takes every request on an HTTP/2 connection for
+         * gRPC, so HTTP/1.1 transfers must not share it (below). */
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    } else {
+        /* 1.1 (what 2TLS means on plain http): curl then never reuses an
+         * h2c connection for it. */
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     /* gzip pays over the network; on loopback (fakegcp, the emulator) it
      * only costs CPU on both sides (measured: runQuery of 11 MB took 2x). */

@@ -553,6 +553,211 @@ static void test_concurrency(void **state)
     dl_gcp_client_free(c);
 }
 
+/* ---- runQuery over gRPC: the same documents as over REST ---- */
+
+static int collect_doc(void *ud, json_t *doc)
+{
+    return json_array_append(ud, doc);
+}
+
+/* The listing of q under protocol proto, as a JSON array of documents. */
+static json_t *list_with(struct dl_gcp_client *c, const char *proto, json_t *q,
+                         int *rc, struct dl_err *err)
+{
+    json_t *docs = json_array();
+    size_t n = 0;
+
+    setenv("DRIFTLESS_FIRESTORE_PROTOCOL", proto, 1);
+    *rc = dl_firestore_run_query(c, parent, q, collect_doc, docs, &n, err);
+    unsetenv("DRIFTLESS_FIRESTORE_PROTOCOL");
+    if (*rc == 0)
+        assert_int_equal(n, json_array_size(docs));
+    return docs;
+}
+
+/* The stale field's value of document i: every Value kind, several
+ * fraction widths of timestamps, nesting, and documents without it. */
+static json_t *stale_value(int i)
+{
+    static const char *const times[] = {
+        "2024-01-02T03:04:05Z",        "2024-01-02T03:04:05.120Z",
+        "2024-01-02T03:04:05.123456Z", "2024-01-02T03:04:05.123456789Z",
+        "1970-01-01T00:00:00Z",        "1969-12-31T23:59:59.500Z"};
+
+    switch (i % 14) {
+    case 0:
+        return json_pack("{s:s}", "timestampValue", times[i / 14 % 6]);
+    case 1:
+        return json_pack("{s:s}", "integerValue", i % 3 ? "-42" : "0");
+    case 2:
+        return json_pack("{s:f}", "doubleValue", i % 4 ? 0.5 * i : 1.0);
+    case 3:
+        return json_pack("{s:s}", "stringValue",
+                         i % 2 ? "h\xc3\xa9llo \"q\"\n" : "");
+    case 4:
+        return json_pack("{s:b}", "booleanValue", i % 2);
+    case 5:
+        return json_pack("{s:n}", "nullValue");
+    case 6:
+        return json_pack("{s:{s:{s:{s:s},s:{s:{s:[{s:s},{s:b}]}}}}}",
+                         "mapValue", "fields", "a", "stringValue", "x", "b",
+                         "arrayValue", "values", "stringValue", "y",
+                         "booleanValue", 1);
+    case 7:
+        return json_pack("{s:{s:[{s:s},{s:{}}]}}", "arrayValue", "values",
+                         "integerValue", "7", "mapValue");
+    case 8:
+        return json_pack("{s:s}", "bytesValue", i % 2 ? "AAEC/w==" : "YWI=");
+    case 9:
+        return json_pack("{s:s+}", "referenceValue", parent, "/other/doc");
+    case 10:
+        return json_pack("{s:{s:f,s:f}}", "geoPointValue", "latitude", 47.5,
+                         "longitude", -122.25);
+    case 11:
+        return json_pack("{s:{}}", "arrayValue");
+    case 12:
+        return json_pack("{s:{}}", "mapValue");
+    default:
+        return NULL; /* no stale field */
+    }
+}
+
+#define NGRPC 3000
+
+static void test_firestore_grpc_same_as_rest(void **state)
+{
+    struct dl_gcp_client *c;
+    struct writer w = {0, 0, 0};
+    struct dl_err err;
+    char gcoll[80];
+    json_t *q, *rest, *grpc;
+    int rc;
+
+    (void)state;
+    clean_env();
+    c = client();
+    snprintf(gcoll, sizeof(gcoll), "%s-grpc", coll);
+    for (int b = 0; b < NGRPC / 500; b++) {
+        json_t *writes = json_array();
+
+        for (int i = b * 500; i < (b + 1) * 500; i++) {
+            char name[256];
+            json_t *fields =
+                json_pack("{s:{s:s}}", "other", "stringValue", "not selected");
+            json_t *v = stale_value(i);
+
+            if (v)
+                json_object_set_new(fields, "seen", v);
+            snprintf(name, sizeof(name), "%s/%s/d-%05d", parent, gcoll, i);
+            json_array_append_new(writes,
+                                  json_pack("{s:{s:s,s:o}}", "update", "name",
+                                            name, "fields", fields));
+        }
+        assert_int_equal(dl_firestore_batch_write_submit(c, db, writes,
+                                                         DL_GCP_RETRY_SAFE,
+                                                         batch_done, &w, &err),
+                         0);
+        json_decref(writes);
+    }
+    assert_int_equal(dl_gcp_client_run(c, &err), 0);
+    assert_int_equal(w.failed + (int)w.nfailed, 0);
+
+    /* What the hygiene providers send: a projection, by name. */
+    q = json_pack("{s:[{s:s}],s:{s:[{s:s},{s:s}]},s:[{s:{s:s},s:s}]}", "from",
+                  "collectionId", gcoll, "select", "fields", "fieldPath",
+                  "__name__", "fieldPath", "seen", "orderBy", "field",
+                  "fieldPath", "__name__", "direction", "ASCENDING");
+    rest = list_with(c, "rest", q, &rc, &err);
+    assert_int_equal(rc, 0);
+    grpc = list_with(c, "grpc", q, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(json_array_size(rest), NGRPC);
+    assert_int_equal(json_array_size(grpc), NGRPC);
+    for (size_t i = 0; i < NGRPC; i++)
+        if (!json_equal(json_array_get(rest, i), json_array_get(grpc, i))) {
+            char *a = json_dumps(json_array_get(rest, i), JSON_SORT_KEYS);
+            char *b = json_dumps(json_array_get(grpc, i), JSON_SORT_KEYS);
+
+            fail_msg("document %zu differs:\nREST %s\ngRPC %s", i, a, b);
+        }
+    /* only the selected field came back */
+    assert_null(json_object_get(
+        json_object_get(json_array_get(grpc, 0), "fields"), "other"));
+    json_decref(rest);
+    json_decref(grpc);
+
+    /* Every field, no order, a limit: the same again. */
+    json_decref(q);
+    q = json_pack("{s:[{s:s}],s:i}", "from", "collectionId", gcoll, "limit",
+                  777);
+    rest = list_with(c, "rest", q, &rc, &err);
+    assert_int_equal(rc, 0);
+    grpc = list_with(c, "auto", q, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(json_array_size(grpc), 777);
+    assert_true(json_equal(rest, grpc));
+    json_decref(rest);
+    json_decref(grpc);
+
+    /* A filter the gRPC encoder does not know: auto lists over REST,
+     * grpc refuses. */
+    json_object_set_new(q, "where",
+                        json_pack("{s:{s:{s:s},s:s,s:{s:s}}}", "fieldFilter",
+                                  "field", "fieldPath", "other", "op", "EQUAL",
+                                  "value", "stringValue", "not selected"));
+    rest = list_with(c, "auto", q, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(json_array_size(rest), 777);
+    json_decref(rest);
+    grpc = list_with(c, "grpc", q, &rc, &err);
+    assert_int_equal(rc, DL_EINVALID);
+    json_decref(grpc);
+    setenv("DRIFTLESS_FIRESTORE_PROTOCOL", "h3", 1);
+    assert_int_equal(
+        dl_firestore_run_query(c, parent, q, collect_doc, NULL, NULL, &err),
+        DL_EINVALID);
+    unsetenv("DRIFTLESS_FIRESTORE_PROTOCOL");
+    json_decref(q);
+    dl_gcp_client_free(c);
+}
+
+/* A server that does not speak HTTP/2 (fakegcp, HTTP/1.1 only) in place
+ * of the emulator: auto falls back to REST (whose 404 it then reports),
+ * grpc fails with the gRPC attempt's own error. */
+static void test_firestore_grpc_fallback(void **state)
+{
+    struct dl_gcp_client *c;
+    struct dl_err err;
+    const char *emu = getenv("FIRESTORE_EMULATOR_HOST");
+    char *saved = emu ? dl_strdup(emu) : NULL;
+    const char *fake = getenv("FAKEGCP_URL");
+    const struct dl_gcp_metrics *m;
+    json_t *q, *docs;
+    int rc;
+
+    (void)state;
+    assert_non_null(fake);
+    clean_env();
+    setenv("FIRESTORE_EMULATOR_HOST", fake + strlen("http://"), 1);
+    c = client();
+    q = json_pack("{s:[{s:s}]}", "from", "collectionId", "x");
+    docs = list_with(c, "auto", q, &rc, &err);
+    assert_int_not_equal(rc, 0);
+    assert_null(strstr(err.msg, "gRPC"));
+    m = dl_gcp_client_metrics(c);
+    /* the gRPC attempt, then REST */
+    assert_true(m->api[DL_GCP_FIRESTORE].requests >= 2);
+    json_decref(docs);
+    docs = list_with(c, "grpc", q, &rc, &err);
+    assert_int_not_equal(rc, 0);
+    json_decref(docs);
+    json_decref(q);
+    dl_gcp_client_free(c);
+    if (saved)
+        setenv("FIRESTORE_EMULATOR_HOST", saved, 1);
+    free(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +765,8 @@ int main(void)
         cmocka_unit_test(test_wrong_key_rejected),
         cmocka_unit_test(test_metadata_server),
         cmocka_unit_test(test_firestore_bulk),
+        cmocka_unit_test(test_firestore_grpc_same_as_rest),
+        cmocka_unit_test(test_firestore_grpc_fallback),
         cmocka_unit_test(test_firestore_batch_statuses),
         cmocka_unit_test(test_firestore_preconditions),
         cmocka_unit_test(test_faults_are_retried),

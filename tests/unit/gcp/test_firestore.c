@@ -428,6 +428,8 @@ static void test_no_sync_call_from_stream(void **state)
 
 int main(void)
 {
+    /* These replay the REST API (firestore_grpc has its own tests). */
+    setenv("DRIFTLESS_FIRESTORE_PROTOCOL", "rest", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_query_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_query_edges, setup, teardown),
