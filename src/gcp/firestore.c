@@ -546,7 +546,11 @@ static int query_send_grpc(struct query *q, int64_t delay_ns,
     req.headers[0] = "TE: trailers";
     req.headers[1] = prefix;
     req.headers[2] = dl_buf_cstr(&params);
-    req.retry = DL_GCP_RETRY_READ;
+    /* In auto mode a failure before the first document falls back to REST
+     * at once (which has the client's retries): retrying a server that does
+     * not speak gRPC (an HTTP/1.1 proxy) would only add backoff. */
+    req.retry =
+        q->proto == DL_FIRESTORE_AUTO ? DL_GCP_RETRY_NEVER : DL_GCP_RETRY_READ;
     req.flags = DL_GCP_RAW | DL_GCP_HTTP2;
     req.deadline_ns = DL_FIRESTORE_QUERY_BUDGET_NS;
     req.delay_ns = delay_ns;
